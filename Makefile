@@ -1,0 +1,45 @@
+# The commands of the project. `make run` and `make test` set everything up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run stop status test test-unit lint bench clean-state
+
+setup: $(STAMP)
+	$(PY) -m stack setup
+
+$(STAMP): requirements.txt constraints.txt stack/install_system.sh
+	bash stack/install_system.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	$(PY) -m pip check
+	touch $@
+
+## Start the whole local system (set up if needed) and print where each part listens.
+run: setup
+	$(PY) -m stack run
+
+stop:
+	@if [ -x $(PY) ]; then $(PY) -m stack stop; else echo "nothing to stop (not set up)"; fi
+
+status:
+	@$(PY) -m stack status
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+## Set up, lint, start what the tests need and run every test.
+test: setup lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -m "not integration and not lifecycle" $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/stack_bench.py
+
+## Remove the local run's data and logs (keeps the jars cache).
+clean-state: stop
+	rm -rf .state

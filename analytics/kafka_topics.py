@@ -1,0 +1,71 @@
+"""Kafka topics of the pipeline, created idempotently from config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analytics.config import Config
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication: int
+    settings: dict[str, str]
+
+
+def topic_specs(config: Config) -> list[TopicSpec]:
+    """The topics the pipeline needs, with partitions and retention from config."""
+    common = {"retention.ms": str(config.topic_retention_ms), "cleanup.policy": "delete"}
+    if config.topic_replication > 1:
+        common["min.insync.replicas"] = str(min(2, config.topic_replication))
+    return [
+        TopicSpec(config.topic_raw_events, config.topic_partitions, config.topic_replication,
+                  dict(common)),
+        TopicSpec(config.topic_invalid_events, config.topic_partitions,
+                  config.topic_replication, dict(common)),
+    ]
+
+
+def admin_client(config: Config, quiet: bool = False):
+    from confluent_kafka.admin import AdminClient
+
+    settings = {"bootstrap.servers": config.bootstrap_servers}
+    if quiet:  # a readiness probe expects "connection refused" while the broker starts
+        settings["log_level"] = 0
+    return AdminClient(settings)
+
+
+def ensure_topics(config: Config, admin=None, timeout: float = 30.0) -> list[str]:
+    """Create the missing topics; return the names created (empty when all existed)."""
+    from confluent_kafka.admin import NewTopic
+
+    admin = admin or admin_client(config)
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    wanted = [spec for spec in topic_specs(config) if spec.name not in existing]
+    if not wanted:
+        return []
+    futures = admin.create_topics(
+        [NewTopic(s.name, num_partitions=s.partitions, replication_factor=s.replication,
+                  config=s.settings) for s in wanted],
+        operation_timeout=timeout,
+    )
+    created = []
+    for name, future in futures.items():
+        try:
+            future.result()
+            created.append(name)
+        except Exception as exc:  # already created by a concurrent caller is fine
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+    return created
+
+
+def broker_ready(config: Config, timeout: float = 2.0) -> bool:
+    """True when a metadata request to the bootstrap servers is answered with brokers."""
+    try:
+        metadata = admin_client(config, quiet=True).list_topics(timeout=timeout)
+    except Exception:
+        return False
+    return bool(metadata.brokers)

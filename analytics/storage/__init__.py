@@ -1,0 +1,1 @@
+"""Cassandra: sessions and the versioned schema migrations."""

@@ -1,0 +1,214 @@
+"""Start, stop and inspect the local run.
+
+* start is a no-op for a service that is already running and ready;
+* a service is ready only when it answers (a Kafka metadata request, a CQL query);
+* a stale PID file, processes left behind by a supervisor that died, a port taken by
+  someone else, or a service that dies while starting give a clear message, never a hang.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+
+import psutil
+
+from analytics.config import Config
+from stack.services import Layout, Service, marker, services
+from stack.supervisor import DOWN_STATES, RUNNING, Supervisor
+
+
+class StackError(RuntimeError):
+    """Something the person running the stack has to act on; the message says what."""
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    state: str
+    pid: int
+    ready: bool
+    address: str
+    log: str
+
+
+def _supervisor(config: Config) -> Supervisor:
+    return Supervisor(config, services(config))
+
+
+def start(config: Config, names: list[str] | None = None, log=print) -> None:
+    svcs = services(config)
+    chosen = _chosen(svcs, names)
+    sup = Supervisor(config, svcs)
+    Layout(config).make()
+    if sup.pid() is None:
+        for note in sup.clear_stale():
+            log(note)
+        for note in stop_leftovers(config):
+            log(note)
+        sup.launch()
+    else:
+        sup.reload()
+    began = time.monotonic()
+    waiting = []
+    for name in chosen:  # launch everything first, then wait: start-up runs in parallel
+        service = svcs[name]
+        state = sup.state(name)
+        if state == RUNNING and service.ready():
+            log(f"{name}: already running at {service.address}")
+            continue
+        if state in DOWN_STATES:
+            _check_ports(service)
+            _prepare(service)
+            sup.start(name)
+        waiting.append(service)
+    for service in waiting:
+        _wait_ready(service, sup, began)
+        log(f"{service.name}: ready at {service.address} ({time.monotonic() - began:.1f} s)")
+
+
+def stop(config: Config, names: list[str] | None = None, log=print) -> None:
+    """Stop services (all by default); with all stopped, supervisord exits too."""
+    svcs = services(config)
+    sup = Supervisor(config, svcs)
+    if sup.pid() is not None:
+        for name in reversed(_chosen(svcs, names)):
+            if sup.state(name) not in DOWN_STATES:
+                log(f"{name}: stopping")
+                sup.stop(name)
+        if names is None or all(sup.state(n) in DOWN_STATES for n in svcs):
+            sup.shutdown()
+    if names is None:
+        for note in sup.clear_stale():
+            log(note)
+        for note in stop_leftovers(config):
+            log(note)
+    log("stopped")
+
+
+def status(config: Config) -> list[ServiceStatus]:
+    svcs = services(config)
+    sup = Supervisor(config, svcs)
+    layout = Layout(config)
+    rows = []
+    for name, service in svcs.items():
+        info = sup.info(name)
+        state = info["statename"]
+        rows.append(ServiceStatus(
+            name=name, state=state, pid=int(info.get("pid") or 0),
+            ready=state == RUNNING and service.ready(), address=service.address,
+            log=str(layout.log_file(name))))
+    return rows
+
+
+def leftovers(config: Config) -> list[psutil.Process]:
+    """Processes of this state folder that run without their supervisord."""
+    tag = marker(config)
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if tag in cmdline:
+            found.append(proc)
+    return found
+
+
+def stop_leftovers(config: Config, timeout: float = 90.0) -> list[str]:
+    procs = leftovers(config)
+    notes = [f"stopping pid {p.pid} ({_describe(p)}), left running by an earlier run "
+             "whose supervisor is gone" for p in procs]
+    for proc in procs:
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for proc in alive:
+        proc.kill()
+    psutil.wait_procs(alive, timeout=10)
+    return notes
+
+
+def _chosen(svcs: dict[str, Service], names: list[str] | None) -> list[str]:
+    if not names:
+        return list(svcs)
+    unknown = [n for n in names if n not in svcs]
+    if unknown:
+        raise StackError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(svcs)}")
+    return [n for n in svcs if n in names]
+
+
+def _check_ports(service: Service) -> None:
+    for purpose, port in service.ports.items():
+        if _port_free(port):
+            continue
+        owner = _port_owner(port)
+        who = f"pid {owner.pid} ({_describe(owner)})" if owner else "another process"
+        raise StackError(
+            f"cannot start {service.name}: port {port} ({purpose}) is already in use by "
+            f"{who}. Stop that process, or choose another port with the "
+            f"ANALYTICS_* port settings (see README, Configuration).")
+
+
+def _prepare(service: Service) -> None:
+    try:
+        service.prepare()
+    except subprocess.CalledProcessError as exc:
+        output = (exc.stdout or "") + (exc.stderr or "")
+        raise StackError(f"preparing {service.name} failed ({' '.join(exc.cmd[-4:])}):\n"
+                         f"{output[-2000:]}") from None
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_owner(port: int) -> psutil.Process | None:
+    try:
+        for conn in psutil.net_connections(kind="inet"):
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
+                return psutil.Process(conn.pid) if conn.pid else None
+    except (psutil.AccessDenied, psutil.NoSuchProcess):
+        return None
+    return None
+
+
+def _describe(proc: psutil.Process) -> str:
+    try:
+        cmd = proc.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return "?"
+    main = next((part for part in reversed(cmd) if not part.startswith("-")), "")
+    return f"{cmd[0] if cmd else '?'} ... {main}"[:160]
+
+
+def _wait_ready(service: Service, sup: Supervisor, began: float) -> None:
+    deadline = began + service.start_timeout_s
+    log_file = Layout(sup.config).log_file(service.name)
+    while True:
+        if service.ready():
+            return
+        state = sup.state(service.name)
+        if state in DOWN_STATES:
+            raise StackError(
+                f"{service.name} stopped while starting (state {state}). "
+                f"Last lines of {log_file}:\n{_tail(log_file)}")
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"{service.name} did not become ready within {service.start_timeout_s:.0f} s "
+                f"(state {state}). Last lines of {log_file}:\n{_tail(log_file)}")
+        time.sleep(1.0)
+
+
+def _tail(path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log yet)"

@@ -1,0 +1,64 @@
+"""The files the stack renders for supervisord and the services."""
+
+from pathlib import Path
+
+from analytics.config import Config
+from analytics.kafka_topics import topic_specs
+from stack.services import render, services
+from stack.supervisor import Supervisor, _program
+
+
+def _config(tmp_path: Path) -> Config:
+    return Config(state_dir=tmp_path / "state", jars_dir=tmp_path / "jars", kafka_port=19092,
+                  kafka_controller_port=19093, cassandra_port=19042, topic_partitions=6,
+                  topic_retention_ms=3600000)
+
+
+def test_kafka_properties_use_configured_ports(tmp_path):
+    config = _config(tmp_path)
+    out = render("kafka.server.properties", tmp_path / "server.properties",
+                 kafka_host="127.0.0.1", kafka_port=config.kafka_port,
+                 kafka_controller_port=config.kafka_controller_port,
+                 data_dir=tmp_path / "data", partitions=config.topic_partitions).read_text()
+    assert "listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093" in out
+    assert "controller.quorum.voters=1@127.0.0.1:19093" in out
+    assert "num.partitions=6" in out
+
+
+def test_services_know_their_ports_and_tag_their_processes(tmp_path):
+    config = _config(tmp_path)
+    svcs = services(config)
+    assert list(svcs) == ["kafka", "cassandra"]
+    assert svcs["kafka"].ports == {"kafka": 19092, "kafka-controller": 19093}
+    assert svcs["cassandra"].ports == {"cql": 19042, "storage": 7000}
+    for service in svcs.values():
+        assert f"-Danalytics.stack={config.state_dir}" in service.command
+
+
+def test_supervisord_program_escapes_percent_and_never_autostarts(tmp_path):
+    config = _config(tmp_path)
+    kafka = services(config)["kafka"].__class__(
+        name="x", command=["echo", "100%"], ports={}, ready=lambda: True, address="-")
+    text = _program(kafka, tmp_path / "x.log")
+    assert "command=echo 100%%" in text
+    assert "autostart=false" in text
+    assert "stopasgroup=true" in text
+
+
+def test_supervisord_conf_lists_every_service(tmp_path):
+    config = _config(tmp_path)
+    sup = Supervisor(config, services(config))
+    sup.write_conf()
+    text = sup.conf_file.read_text()
+    assert "[program:kafka]" in text and "[program:cassandra]" in text
+    assert f"pidfile={config.state_dir}/run/supervisord.pid" in text
+
+
+def test_topics_take_partitions_and_retention_from_config(tmp_path):
+    specs = {s.name: s for s in topic_specs(_config(tmp_path))}
+    assert set(specs) == {"events.raw", "events.invalid"}
+    assert specs["events.raw"].partitions == 6
+    assert specs["events.raw"].settings["retention.ms"] == "3600000"
+    assert "min.insync.replicas" not in specs["events.raw"].settings
+    clustered = topic_specs(Config(topic_replication=3))
+    assert clustered[0].settings["min.insync.replicas"] == "2"
