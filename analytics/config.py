@@ -62,14 +62,65 @@ class Config:
     write_api_port: int = 8000
     read_api_port: int = 8001
 
+    # -- write service (api/write) --------------------------------------------------------
+    write_api_host: str = "127.0.0.1"
+    write_api_workers: int = 2
+    write_api_threads: int = 16
+    collect_path: str = "/api/event"
+    """Where the tracker posts events; serve it first-party under any path."""
+    script_path: str = "/js/sl.js"
+    """Where the tracker script is served (rename it to survive ad blockers)."""
+    tracker_file: Path = REPO_ROOT / "tracker" / "dist" / "sl.js"
+    demo_page: Path = REPO_ROOT / "tracker" / "demo" / "index.html"
+    serve_demo: bool = True
+    """Serve the demo page at /demo (the local run; switch off in production)."""
+    max_body_bytes: int = 64 * 1024
+    max_batch_events: int = 100
+    invalid_payload_max_bytes: int = 4096
+    """Refused payloads are kept on the invalid-events topic, truncated to this size."""
+    rate_limit_per_s: float = 20.0
+    """Requests per second per client address (token bucket per worker); 0 switches it off."""
+    rate_limit_burst: float = 200.0
+    trust_forwarded_for: bool = False
+    """Take the client address from X-Forwarded-For (only behind your own load balancer)."""
+    kafka_delivery_timeout_ms: int = 5000
+    """How long a request waits for Kafka's acknowledgement before spooling to disk."""
+    spool_dir: Path | None = None
+    """Where events wait while Kafka is unreachable; default <state_dir>/spool."""
+    site_cache_ttl_s: float = 30.0
+
     # -- readiness -----------------------------------------------------------------------
     start_timeout_s: float = 120.0
+
+    # -- enrichment (write path, analytics.enrich) ----------------------------------------
+    referrer_spam_file: Path = REPO_ROOT / "analytics" / "data" / "referrer_spam.txt"
+    """Referrer-spam block list: one domain per line (subdomains blocked too), # comments."""
+    event_max_lateness_ms: int = 72 * 3600 * 1000
+    """Events buffered longer than this before sending are refused as too late (METRICS.md)."""
+    ua_cache_size: int = 20_000
+    """User-agent strings whose ua-parser result is kept in memory."""
+    bot_cache_size: int = 20_000
+    """User-agent strings whose crawlerdetect answer is kept in memory."""
+    client_id_hash_key: str = ""
+    """Secret key for hashing client-kept / Measurement Protocol client ids into visitor
+    ids (at most 64 bytes). Must be the same on every write-service process and must not
+    change, or returning visitors get new ids. Empty means an unkeyed hash: set it in
+    production."""
 
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+
+    @property
+    def spool_path(self) -> Path:
+        return self.spool_dir or self.state_dir / "spool"
+
+    @property
+    def write_metrics_dir(self) -> Path:
+        """prometheus_client multi-process folder of the write service's workers."""
+        return self.state_dir / "run" / "write-api-metrics"
 
     @property
     def replication_cql(self) -> str:
@@ -100,6 +151,20 @@ class Config:
             values[f.name] = _parse(f.name, f.type, raw)
         return cls(**values)
 
+    def to_env(self) -> dict[str, str]:
+        """This config as environment variables, for the processes the stack starts."""
+        env = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extra" or value is None:
+                continue
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, tuple):
+                value = ",".join(value)
+            env[_env_name(f.name)] = str(value)
+        return env
+
     @classmethod
     def env_names(cls) -> list[str]:
         """Every environment variable the config reads (for docs and deployment checks)."""
@@ -118,7 +183,7 @@ def _parse(name: str, type_name: str, raw: str):
             if raw.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(raw)
-        if type_name == "Path":
+        if type_name in ("Path", "Path | None"):
             return Path(raw).expanduser().resolve()
         if type_name.startswith("tuple"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import psutil
 
 from analytics.config import Config
-from stack.services import Layout, Service, marker, services
+from stack.services import Layout, Service, marker, python_marker, services
 from stack.supervisor import DOWN_STATES, RUNNING, Supervisor
 
 
@@ -105,11 +105,11 @@ def status(config: Config) -> list[ServiceStatus]:
 
 def leftovers(config: Config) -> list[psutil.Process]:
     """Processes of this state folder that run without their supervisord."""
-    tag = marker(config)
+    tags = {marker(config), python_marker(config)}
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info.get("cmdline") or []
-        if tag in cmdline:
+        if tags.intersection(cmdline):
             found.append(proc)
     return found
 

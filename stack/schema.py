@@ -1,11 +1,15 @@
-"""Apply the pipeline's schema to running services: Kafka topics and CQL migrations."""
+"""Apply the pipeline's schema to running services: Kafka topics and CQL migrations;
+and register the demo site of the local run."""
 
 from __future__ import annotations
 
 from analytics.config import Config
 from analytics.kafka_topics import ensure_topics
+from analytics.sites import Site, SiteRepository
 from analytics.storage.migrate import migrate
 from analytics.storage.session import connect
+
+DEMO_SITE = "demo.local"
 
 
 def apply_schema(config: Config, log=print) -> None:
@@ -18,3 +22,18 @@ def apply_schema(config: Config, log=print) -> None:
         cluster.shutdown()
     log("cassandra migrations: "
         + (f"applied {', '.join(f'{v:04d}' for v in applied)}" if applied else "up to date"))
+
+
+def ensure_demo_site(config: Config, log=print) -> None:
+    """The site the demo page at /demo reports to (created once)."""
+    cluster, session = connect(config, config.cassandra_keyspace)
+    try:
+        repo = SiteRepository(session)
+        if repo.get(DEMO_SITE) is None:
+            origins = {f"http://{host}:{config.write_api_port}"
+                       for host in ("127.0.0.1", "localhost", config.write_api_host)}
+            repo.save(Site(site_id=DEMO_SITE, domain="localhost", timezone="UTC",
+                           goals=frozenset({"signup"}), allowed_origins=frozenset(origins)))
+            log(f"created demo site {DEMO_SITE}")
+    finally:
+        cluster.shutdown()

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import sys
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +92,11 @@ class Layout:
 def marker(config: Config) -> str:
     """A JVM property that tags every process of this state folder (to find leftovers)."""
     return f"-Danalytics.stack={config.state_dir}"
+
+
+def python_marker(config: Config) -> str:
+    """The same tag for Python services (an environment setting on their command line)."""
+    return f"ANALYTICS_STACK={config.state_dir}"
 
 
 def render(template: str, target: Path, **values) -> Path:
@@ -179,9 +187,35 @@ def cassandra(config: Config) -> Service:
     )
 
 
+def http_answers(url: str, timeout: float = 1.0) -> bool:
+    """True when an HTTP server answers at ``url`` (any status)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def write_api(config: Config) -> Service:
+    base = f"http://{config.write_api_host}:{config.write_api_port}"
+    return Service(
+        name="write-api",
+        command=[sys.executable, "-m", "gunicorn", "-c", "api/write/gunicorn_conf.py",
+                 "--env", python_marker(config), "api.write.wsgi:app"],
+        ports={"http": config.write_api_port},
+        ready=lambda: http_answers(f"{base}/healthz"),
+        address=f"{base}  (tracker {base}{config.script_path}, demo {base}/demo)",
+        start_timeout_s=60.0,
+        stop_wait_s=30,
+        environment=config.to_env(),
+    )
+
+
 def services(config: Config) -> dict[str, Service]:
     """Every service of the local run, in start order."""
-    return {s.name: s for s in (kafka(config), cassandra(config))}
+    return {s.name: s for s in (kafka(config), cassandra(config), write_api(config))}
 
 
 def repo_root() -> Path:

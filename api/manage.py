@@ -1,0 +1,108 @@
+"""Operator CLI: ``python -m api.manage site create|list|update|show``.
+
+    python -m api.manage site create example.com --domain example.com \\
+        --timezone Europe/Berlin --goal signup --origin https://www.example.com --mp-secret
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, replace
+
+from analytics.config import Config
+from analytics.sites import Site, SiteError, SiteRepository
+from analytics.storage.session import connect
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m api.manage")
+    sub = parser.add_subparsers(dest="noun", required=True)
+    site = sub.add_parser("site", help="manage tracked sites").add_subparsers(
+        dest="verb", required=True)
+    for verb in ("create", "update"):
+        cmd = site.add_parser(verb)
+        cmd.add_argument("site_id")
+        cmd.add_argument("--domain", required=verb == "create")
+        cmd.add_argument("--timezone", help="IANA time zone, e.g. Asia/Kathmandu")
+        cmd.add_argument("--goal", action="append", help="custom event name or page path")
+        cmd.add_argument("--origin", action="append", help="extra allowed origin")
+        cmd.add_argument("--retention-days", type=int)
+        cmd.add_argument("--client-id", choices=["on", "off"],
+                         help="accept the tracker's opt-in client-kept id")
+        cmd.add_argument("--mp-secret", action="store_true",
+                         help="make a new Measurement Protocol secret and print it once")
+    site.add_parser("list")
+    show = site.add_parser("show")
+    show.add_argument("site_id")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    config = Config.from_env()
+    cluster, session = connect(config, config.cassandra_keyspace)
+    try:
+        repo = SiteRepository(session)
+        return _site(repo, args)
+    except SiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        cluster.shutdown()
+
+
+def _site(repo: SiteRepository, args) -> int:
+    if args.verb == "list":
+        for site in repo.all():
+            print(f"{site.site_id:<32}{site.domain:<32}{site.timezone}")
+        return 0
+    existing = repo.get(args.site_id)
+    if args.verb == "show":
+        if existing is None:
+            print(f"error: no site {args.site_id!r}", file=sys.stderr)
+            return 1
+        print(json.dumps(_public(existing), indent=2))
+        return 0
+    if args.verb == "create" and existing is not None:
+        print(f"error: site {args.site_id!r} exists; use `site update`", file=sys.stderr)
+        return 1
+    if args.verb == "update" and existing is None:
+        print(f"error: no site {args.site_id!r}", file=sys.stderr)
+        return 1
+    site = existing or Site(site_id=args.site_id, domain=args.domain)
+    changes = {}
+    if args.domain:
+        changes["domain"] = args.domain
+    if args.timezone:
+        changes["timezone"] = args.timezone
+    if args.goal is not None:
+        changes["goals"] = frozenset(args.goal)
+    if args.origin is not None:
+        changes["allowed_origins"] = frozenset(args.origin)
+    if args.retention_days is not None:
+        changes["retention_days"] = args.retention_days
+    if args.client_id:
+        changes["client_id_opt_in"] = args.client_id == "on"
+    site = replace(site, **changes)
+    secret = None
+    if args.mp_secret:
+        site, secret = site.with_new_secret()
+    repo.save(site)
+    print(json.dumps(_public(site), indent=2))
+    if secret:
+        print(f"Measurement Protocol api_secret (shown once): {secret}")
+    return 0
+
+
+def _public(site: Site) -> dict:
+    data = asdict(site)
+    data["goals"] = sorted(site.goals)
+    data["allowed_origins"] = sorted(site.allowed_origins)
+    data["mp_secret"] = "set" if data.pop("mp_secret_hash") else "not set"
+    return data
+
+
+if __name__ == "__main__":
+    sys.exit(main())

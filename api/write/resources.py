@@ -1,0 +1,210 @@
+"""Falcon resources of the write service: thin, the work happens in ``intake``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import falcon
+
+from api.write import counters
+from api.write.intake import Intake, Rejected, Request
+from api.write.measurement_protocol import MeasurementProtocolError, to_envelopes
+from api.write.ratelimit import RateLimiter
+
+# The smallest transparent GIF (43 bytes).
+PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c000000000100"
+                      "01000002024401003b")
+PIXEL_FIELDS = {"site_id", "kind", "name", "url", "referrer", "title", "utm_source",
+                "utm_medium", "utm_campaign", "utm_term", "utm_content", "event_id"}
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _Intake:
+    """Shared plumbing: client address, body limits, rate limit, error mapping."""
+
+    endpoint = "?"
+
+    def __init__(self, intake: Intake, limiter: RateLimiter, trust_forwarded_for: bool):
+        self.intake = intake
+        self.limiter = limiter
+        self.trust_forwarded_for = trust_forwarded_for
+
+    def request(self, req: falcon.Request, source: str) -> Request:
+        ip = req.access_route[0] if self.trust_forwarded_for else req.remote_addr
+        return Request(ip=ip or "", user_agent=req.user_agent or "", received_at_ms=now_ms(),
+                       source=source, origin=req.get_header("Origin"))
+
+    def check_rate(self, request: Request) -> None:
+        if not self.limiter.allow(request.ip):
+            raise self.intake.refuse(429, "rate_limited",
+                                     f"more than {self.limiter.rate:g} requests/s from this "
+                                     "client", request, None)
+
+    def read_body(self, req: falcon.Request, request: Request) -> bytes:
+        limit = self.intake.config.max_body_bytes
+        if req.content_length is not None and req.content_length > limit:
+            raise self.intake.refuse(413, "body_too_large",
+                                     f"{req.content_length} bytes; at most {limit}", request,
+                                     None)
+        body = req.bounded_stream.read(limit + 1)
+        if len(body) > limit:
+            raise self.intake.refuse(413, "body_too_large", f"more than {limit} bytes",
+                                     request, body)
+        return body
+
+    def respond(self, resp: falcon.Response, status: int, document: dict) -> None:
+        resp.status = status
+        resp.media = document
+        counters.REQUESTS.labels(self.endpoint, str(status)).inc()
+
+    def fail(self, resp: falcon.Response, error: Rejected) -> None:
+        if error.status == 429:
+            resp.set_header("Retry-After", str(self.limiter.retry_after_s()))
+        self.respond(resp, error.status, {"error": error.reason, "detail": error.detail})
+
+
+def _cors(req: falcon.Request, resp: falcon.Response) -> None:
+    origin = req.get_header("Origin")
+    if origin:
+        resp.set_header("Access-Control-Allow-Origin", origin)
+        resp.set_header("Vary", "Origin")
+
+
+class CollectResource(_Intake):
+    """``POST /api/event``: one event object or an array (the tracker's endpoint)."""
+
+    endpoint = "collect"
+
+    def on_options(self, req, resp):
+        _cors(req, resp)
+        resp.set_header("Access-Control-Allow-Methods", "POST, OPTIONS")
+        resp.set_header("Access-Control-Allow-Headers", "Content-Type")
+        resp.set_header("Access-Control-Max-Age", "86400")
+        resp.status = falcon.HTTP_204
+
+    def on_post(self, req, resp):
+        _cors(req, resp)
+        request = self.request(req, "tracker")
+        try:
+            self.check_rate(request)
+            body = self.read_body(req, request)
+            outcome = self.intake.collect_json(body, request)
+        except Rejected as error:
+            self.fail(resp, error)
+            return
+        self.respond(resp, 202, outcome.as_json())
+
+
+class PixelResource(_Intake):
+    """``GET /api/pixel.gif?site_id=…&url=…``: for clients without JavaScript."""
+
+    endpoint = "pixel"
+
+    def on_get(self, req, resp):
+        request = self.request(req, "pixel")
+        event = {k: v for k, v in req.params.items() if k in PIXEL_FIELDS and isinstance(v, str)}
+        event.setdefault("kind", "pageview")
+        if "url" not in event and req.referer:
+            event["url"] = req.referer
+        try:
+            self.check_rate(request)
+            self.intake.accept([event], request, json.dumps(event).encode())
+        except Rejected as error:
+            self.fail(resp, error)
+            return
+        resp.content_type = "image/gif"
+        resp.cache_control = ["no-store"]
+        resp.data = PIXEL
+        resp.status = falcon.HTTP_200
+        counters.REQUESTS.labels(self.endpoint, "200").inc()
+
+
+class MeasurementProtocolResource(_Intake):
+    """``POST /mp/collect?measurement_id=<site id>&api_secret=<secret>`` (GA4 style)."""
+
+    endpoint = "mp"
+
+    def on_post(self, req, resp):
+        request = self.request(req, "mp")
+        site_id = req.get_param("measurement_id") or ""
+        try:
+            self.check_rate(request)
+            body = self.read_body(req, request)
+            site = self.intake.sites.get(site_id) if site_id else None
+            if site is None:
+                raise self.intake.refuse(404, "unknown_site",
+                                         f"no site {site_id!r} is registered", request, body)
+            if not site.secret_matches(req.get_param("api_secret") or ""):
+                raise self.intake.refuse(403, "wrong_secret",
+                                         "api_secret is missing or does not match the site's "
+                                         "Measurement Protocol secret", request, body)
+            try:
+                envelopes = to_envelopes(site_id, json.loads(body), request.received_at_ms)
+            except (ValueError, MeasurementProtocolError) as exc:
+                raise self.intake.refuse(400, "malformed_mp_payload", str(exc), request,
+                                         body) from None
+            outcome = self.intake.accept(envelopes, request, body)
+        except Rejected as error:
+            self.fail(resp, error)
+            return
+        self.respond(resp, 202, outcome.as_json())
+
+
+class StaticFileResource:
+    """Serves one file (the tracker script, the demo page) with an ETag."""
+
+    def __init__(self, path: Path, content_type: str, max_age: int):
+        self.path = path
+        self.content_type = content_type
+        self.max_age = max_age
+
+    def on_get(self, req, resp):
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise falcon.HTTPNotFound(description=f"{self.path.name} is not built") from None
+        etag = hashlib.sha256(data).hexdigest()[:20]
+        resp.etag = etag
+        resp.cache_control = [f"public, max-age={self.max_age}"]
+        resp.set_header("Access-Control-Allow-Origin", "*")
+        if req.if_none_match and any(getattr(t, "strip", lambda: t)() == etag
+                                     for t in req.if_none_match):
+            resp.status = falcon.HTTP_304
+            return
+        resp.content_type = self.content_type
+        resp.data = data
+
+
+class HealthResource:
+    """``GET /healthz``: 200 when Kafka answers, 503 otherwise (events are then spooled)."""
+
+    def __init__(self, sink):
+        self.sink = sink
+
+    def on_get(self, req, resp):
+        reachable = self.sink.kafka_reachable()
+        pending = self.sink.spool.pending_count()
+        counters.SPOOL_PENDING.set(pending)
+        resp.media = {"kafka": "up" if reachable else "down", "spool_pending": pending,
+                      "breaker_open": self.sink.breaker_open}
+        resp.status = falcon.HTTP_200 if reachable else falcon.HTTP_503
+
+
+class MetricsResource:
+    """``GET /metrics``: Prometheus exposition of every worker's counters."""
+
+    def __init__(self, multiprocess_dir: str | None, sink):
+        self.multiprocess_dir = multiprocess_dir
+        self.sink = sink
+
+    def on_get(self, req, resp):
+        counters.SPOOL_PENDING.set(self.sink.spool.pending_count())
+        resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
+        resp.data = counters.exposition(self.multiprocess_dir)
+

@@ -1,0 +1,141 @@
+"""Kafka sink of the write service: acknowledged by Kafka, or durably spooled.
+
+``publish`` returns only when every record is either acknowledged by the brokers
+(idempotent producer, ``acks=all``) or fsynced to the on-disk spool. When a delivery fails
+the sink opens its breaker: later records go straight to the spool (in order behind the
+ones already there) until a relay thread has replayed the whole spool into Kafka.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from api.write.spool import Record, Spool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Published:
+    delivered: int = 0
+    spooled: int = 0
+
+
+class DeliveryFailed(RuntimeError):
+    pass
+
+
+class KafkaSink:
+    def __init__(self, producer_settings: dict, spool: Spool, delivery_timeout_ms: int,
+                 relay_interval_s: float = 1.0):
+        from confluent_kafka import Producer
+
+        self.settings = {
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 2,
+            "message.timeout.ms": delivery_timeout_ms,
+            "socket.connection.setup.timeout.ms": 3000,
+            "reconnect.backoff.max.ms": 1000,
+            "log_level": 3,
+            **producer_settings,
+        }
+        self.producer = Producer(self.settings)
+        self.spool = spool
+        self.wait_s = delivery_timeout_ms / 1000 + 2.0
+        self.relay_interval_s = relay_interval_s
+        self._breaker_open = threading.Event()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._poll_loop, daemon=True, name="kafka-poll"),
+                         threading.Thread(target=self._relay_loop, daemon=True, name="spool-relay")]
+        for thread in self._threads:
+            thread.start()
+
+    # -- the hot path -------------------------------------------------------------------------
+    def publish(self, records: list[Record]) -> Published:
+        if not records:
+            return Published()
+        if self._breaker_open.is_set() or self.spool.pending():
+            self.spool.append(records)
+            return Published(spooled=len(records))
+        failed = self._produce_and_wait(records)
+        if failed:
+            self._breaker_open.set()
+            self.spool.append(failed)
+        return Published(delivered=len(records) - len(failed), spooled=len(failed))
+
+    def _produce_and_wait(self, records: list[Record]) -> list[Record]:
+        """Produce and wait for every delivery report; return the records not delivered."""
+        done = threading.Event()
+        outcome: dict[int, bool] = {}
+        lock = threading.Lock()
+        total = len(records)
+
+        def report(index):
+            def callback(err, _msg):
+                with lock:
+                    outcome[index] = err is None
+                    if len(outcome) == total:
+                        done.set()
+            return callback
+
+        for index, (topic, key, value) in enumerate(records):
+            try:
+                self.producer.produce(topic, value=value.encode(), key=key.encode() if key else None,
+                                      on_delivery=report(index))
+            except BufferError:
+                with lock:
+                    outcome[index] = False
+                    if len(outcome) == total:
+                        done.set()
+        done.wait(self.wait_s)
+        with lock:
+            return [r for i, r in enumerate(records) if not outcome.get(i, False)]
+
+    # -- background -----------------------------------------------------------------------------
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            self.producer.poll(0.05)
+
+    def _relay_loop(self) -> None:
+        while not self._stop.wait(self.relay_interval_s):
+            try:
+                self.relay_once()
+            except Exception as exc:  # keep relaying; the spool keeps the records
+                log.warning("spool relay: %s", exc)
+
+    def relay_once(self) -> int:
+        if not self.spool.pending():
+            self._breaker_open.clear()
+            return 0
+        if not self.kafka_reachable():
+            return 0
+        sent = self.spool.drain(self._send_or_raise)
+        if not self.spool.pending():
+            self._breaker_open.clear()
+        if sent:
+            log.info("replayed %d spooled records into Kafka", sent)
+        return sent
+
+    def _send_or_raise(self, records: list[Record]) -> None:
+        failed = self._produce_and_wait(records)
+        if failed:
+            raise DeliveryFailed(f"{len(failed)} of {len(records)} spooled records not delivered")
+
+    def kafka_reachable(self, timeout: float = 1.0) -> bool:
+        try:
+            return bool(self.producer.list_topics(timeout=timeout).brokers)
+        except Exception:
+            return False
+
+    @property
+    def breaker_open(self) -> bool:
+        return self._breaker_open.is_set()
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        self.producer.flush(max(0.0, deadline - time.monotonic()))

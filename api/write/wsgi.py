@@ -1,0 +1,7 @@
+"""gunicorn entry point: ``gunicorn -c api/write/gunicorn_conf.py api.write.wsgi:app``."""
+
+from analytics.config import Config
+from api.write.app import create_app
+
+_config = Config.from_env()
+app = create_app(_config, multiprocess_dir=str(_config.write_metrics_dir))
