@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 def context_factory(request: Request, site: Site) -> RequestContext:
     return RequestContext(
-        received_at_ms=request.received_at_ms, ip=request.ip, user_agent=request.user_agent,
+        received_at_ms=request.received_at_ms, ip=request.ip,
+        # a Measurement Protocol call comes from the integration's server, not a browser
+        user_agent="" if request.source == "mp" else request.user_agent,
         site=SiteSettings(site_id=site.site_id, domain=site.domain, timezone=site.timezone,
                           client_id_opt_in=site.client_id_opt_in),
         source=request.source)

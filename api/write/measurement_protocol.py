@@ -39,12 +39,12 @@ def to_envelopes(site_id: str, body: object, received_at_ms: int) -> list[dict]:
         params = event.get("params") or {}
         if not isinstance(params, dict):
             raise MeasurementProtocolError(f"events[{index}].params must be an object")
-        envelopes.append(_envelope(site_id, client_id, event["name"], params, created,
-                                   received_at_ms))
+        envelopes.append(_envelope(site_id, client_id, event["name"], params,
+                                   created_micros=created, received_at_ms=received_at_ms))
     return envelopes
 
 
-def _envelope(site_id, client_id, name, params, created_micros, received_at_ms) -> dict:
+def _envelope(site_id, client_id, name, params, *, created_micros, received_at_ms) -> dict:
     envelope = {"site_id": site_id, "client_id": client_id,
                 "url": params.get("page_location") or ""}
     if name == "page_view":

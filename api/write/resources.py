@@ -173,8 +173,7 @@ class StaticFileResource:
         resp.etag = etag
         resp.cache_control = [f"public, max-age={self.max_age}"]
         resp.set_header("Access-Control-Allow-Origin", "*")
-        if req.if_none_match and any(getattr(t, "strip", lambda: t)() == etag
-                                     for t in req.if_none_match):
+        if req.if_none_match and any(str(tag).strip('"') == etag for tag in req.if_none_match):
             resp.status = falcon.HTTP_304
             return
         resp.content_type = self.content_type

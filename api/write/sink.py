@@ -84,7 +84,8 @@ class KafkaSink:
 
         for index, (topic, key, value) in enumerate(records):
             try:
-                self.producer.produce(topic, value=value.encode(), key=key.encode() if key else None,
+                self.producer.produce(topic, value=value.encode(),
+                                      key=key.encode() if key else None,
                                       on_delivery=report(index))
             except BufferError:
                 with lock:

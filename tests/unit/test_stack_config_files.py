@@ -28,11 +28,15 @@ def test_kafka_properties_use_configured_ports(tmp_path):
 def test_services_know_their_ports_and_tag_their_processes(tmp_path):
     config = _config(tmp_path)
     svcs = services(config)
-    assert list(svcs) == ["kafka", "cassandra"]
+    assert list(svcs) == ["kafka", "cassandra", "write-api"]
     assert svcs["kafka"].ports == {"kafka": 19092, "kafka-controller": 19093}
     assert svcs["cassandra"].ports == {"cql": 19042, "storage": 7000}
-    for service in svcs.values():
-        assert f"-Danalytics.stack={config.state_dir}" in service.command
+    assert svcs["write-api"].ports == {"http": 8000}
+    for name in ("kafka", "cassandra"):
+        assert f"-Danalytics.stack={config.state_dir}" in svcs[name].command
+    assert f"ANALYTICS_STACK={config.state_dir}" in svcs["write-api"].command
+    # the write service gets the whole config through its environment
+    assert Config.from_env(svcs["write-api"].environment) == config
 
 
 def test_supervisord_program_escapes_percent_and_never_autostarts(tmp_path):
