@@ -49,9 +49,10 @@ class _Intake:
     def read_body(self, req: falcon.Request, request: Request) -> bytes:
         limit = self.intake.config.max_body_bytes
         if req.content_length is not None and req.content_length > limit:
+            head = req.bounded_stream.read(self.intake.config.invalid_payload_max_bytes + 1)
             raise self.intake.refuse(413, "body_too_large",
                                      f"{req.content_length} bytes; at most {limit}", request,
-                                     None)
+                                     head)
         body = req.bounded_stream.read(limit + 1)
         if len(body) > limit:
             raise self.intake.refuse(413, "body_too_large", f"more than {limit} bytes",
