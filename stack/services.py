@@ -187,7 +187,7 @@ def cassandra(config: Config) -> Service:
     )
 
 
-def http_answers(url: str, timeout: float = 1.0) -> bool:
+def http_answers(url: str, timeout: float = 5.0) -> bool:
     """True when an HTTP server answers at ``url`` (any status)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout):

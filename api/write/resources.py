@@ -188,7 +188,7 @@ class HealthResource:
         self.sink = sink
 
     def on_get(self, req, resp):
-        reachable = self.sink.kafka_reachable()
+        reachable = self.sink.kafka_reachable(timeout=0.5)
         pending = self.sink.spool.pending_count()
         counters.SPOOL_PENDING.set(pending)
         resp.media = {"kafka": "up" if reachable else "down", "spool_pending": pending,

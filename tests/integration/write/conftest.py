@@ -42,7 +42,7 @@ class Gunicorn:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: see {log.name}")
             try:
-                urllib.request.urlopen(self.base + "/healthz", timeout=1)
+                urllib.request.urlopen(self.base + "/healthz", timeout=5)
                 return self
             except urllib.error.HTTPError:
                 return self
