@@ -11,7 +11,7 @@ setup: $(STAMP)
 	$(PY) -m stack setup
 
 $(STAMP): requirements.txt constraints.txt stack/install_system.sh
-	bash stack/install_system.sh
+	bash stack/install_system.sh chromium wrk
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	$(PY) -m pip check

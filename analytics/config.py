@@ -65,7 +65,7 @@ class Config:
     # -- write service (api/write) --------------------------------------------------------
     write_api_host: str = "127.0.0.1"
     write_api_workers: int = 2
-    write_api_threads: int = 16
+    write_api_threads: int = 8
     collect_path: str = "/api/event"
     """Where the tracker posts events; serve it first-party under any path."""
     script_path: str = "/js/sl.js"
@@ -120,7 +120,7 @@ class Config:
     @property
     def write_metrics_dir(self) -> Path:
         """prometheus_client multi-process folder of the write service's workers."""
-        return self.state_dir / "run" / "write-api-metrics"
+        return self.state_dir / "run" / f"write-api-{self.write_api_port}-metrics"
 
     @property
     def replication_cql(self) -> str:

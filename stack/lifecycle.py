@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import psutil
 
 from analytics.config import Config
-from stack.services import Layout, Service, marker, python_marker, services
+from stack.services import STACK_ENV, Layout, Service, marker, services
 from stack.supervisor import DOWN_STATES, RUNNING, Supervisor
 
 
@@ -105,13 +105,23 @@ def status(config: Config) -> list[ServiceStatus]:
 
 def leftovers(config: Config) -> list[psutil.Process]:
     """Processes of this state folder that run without their supervisord."""
-    tags = {marker(config), python_marker(config)}
+    tag, state = marker(config), str(config.state_dir)
     found = []
     for proc in psutil.process_iter(["cmdline"]):
-        cmdline = proc.info.get("cmdline") or []
-        if tags.intersection(cmdline):
-            found.append(proc)
-    return found
+        try:
+            if tag in (proc.info.get("cmdline") or []) or \
+                    proc.environ().get(STACK_ENV) == state:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return [p for p in found if "supervisord" not in " ".join(_cmdline(p))]
+
+
+def _cmdline(proc: psutil.Process) -> list[str]:
+    try:
+        return proc.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return []
 
 
 def stop_leftovers(config: Config, timeout: float = 90.0) -> list[str]:

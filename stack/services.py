@@ -94,9 +94,8 @@ def marker(config: Config) -> str:
     return f"-Danalytics.stack={config.state_dir}"
 
 
-def python_marker(config: Config) -> str:
-    """The same tag for Python services (an environment setting on their command line)."""
-    return f"ANALYTICS_STACK={config.state_dir}"
+STACK_ENV = "ANALYTICS_STACK"
+"""Set in every supervised program's environment (survives setproctitle renaming)."""
 
 
 def render(template: str, target: Path, **values) -> Path:
@@ -203,7 +202,7 @@ def write_api(config: Config) -> Service:
     return Service(
         name="write-api",
         command=[sys.executable, "-m", "gunicorn", "-c", "api/write/gunicorn_conf.py",
-                 "--env", python_marker(config), "api.write.wsgi:app"],
+                 "api.write.wsgi:app"],
         ports={"http": config.write_api_port},
         ready=lambda: http_answers(f"{base}/healthz"),
         address=f"{base}  (tracker {base}{config.script_path}, demo {base}/demo)",

@@ -34,7 +34,6 @@ def test_services_know_their_ports_and_tag_their_processes(tmp_path):
     assert svcs["write-api"].ports == {"http": 8000}
     for name in ("kafka", "cassandra"):
         assert f"-Danalytics.stack={config.state_dir}" in svcs[name].command
-    assert f"ANALYTICS_STACK={config.state_dir}" in svcs["write-api"].command
     # the write service gets the whole config through its environment
     assert Config.from_env(svcs["write-api"].environment) == config
 
@@ -43,10 +42,11 @@ def test_supervisord_program_escapes_percent_and_never_autostarts(tmp_path):
     config = _config(tmp_path)
     kafka = services(config)["kafka"].__class__(
         name="x", command=["echo", "100%"], ports={}, ready=lambda: True, address="-")
-    text = _program(kafka, tmp_path / "x.log")
+    text = _program(kafka, tmp_path / "x.log", tmp_path)
     assert "command=echo 100%%" in text
     assert "autostart=false" in text
     assert "stopasgroup=true" in text
+    assert f'environment=ANALYTICS_STACK="{tmp_path}"' in text  # how leftovers are found
 
 
 def test_supervisord_conf_lists_every_service(tmp_path):
