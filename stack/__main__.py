@@ -7,7 +7,7 @@ import sys
 
 from analytics.config import Config, ConfigError
 from stack import jars, lifecycle
-from stack.schema import apply_schema, ensure_demo_site
+from stack.schema import apply_schema
 from stack.supervisor import SupervisorError
 
 
@@ -38,19 +38,8 @@ def _setup(config, args) -> int:
 
 def _start(config, args) -> int:
     jars.resolve_all(config)
-    if args.services:
-        lifecycle.start(config, args.services)
-        return 0
-    _start_all(config)
+    lifecycle.start(config, args.services or None)
     return 0
-
-
-def _start_all(config) -> None:
-    """Stores first, then the schema they need, then the services that use them."""
-    lifecycle.start(config, ["kafka", "cassandra"])
-    apply_schema(config)
-    ensure_demo_site(config)
-    lifecycle.start(config)
 
 
 def _stop(config, args) -> int:
@@ -74,7 +63,7 @@ def _schema(config, args) -> int:
 
 def _run(config, args) -> int:
     jars.resolve_all(config)
-    _start_all(config)
+    lifecycle.start(config)
     print("\nThe local stack is up:")
     _status(config, args)
     print("\nStop it with `make stop`.")

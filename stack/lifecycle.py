@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import time
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import psutil
 
 from analytics.config import Config
-from stack.services import STACK_ENV, Layout, Service, marker, services
+from stack.services import Layout, Service, marker, services, title_marker
 from stack.supervisor import DOWN_STATES, RUNNING, Supervisor
 
 
@@ -39,6 +40,8 @@ def _supervisor(config: Config) -> Supervisor:
 
 
 def start(config: Config, names: list[str] | None = None, log=print) -> None:
+    """Start services (all by default): the stores first, then — once the schema they
+    need is applied — the services that use them."""
     svcs = services(config)
     chosen = _chosen(svcs, names)
     sup = Supervisor(config, svcs)
@@ -51,18 +54,29 @@ def start(config: Config, names: list[str] | None = None, log=print) -> None:
         sup.launch()
     else:
         sup.reload()
+    stores = [n for n in chosen if not svcs[n].needs_schema]
+    users = [n for n in chosen if svcs[n].needs_schema]
+    _start_and_wait(sup, [svcs[n] for n in stores], log)
+    if users:
+        from stack.schema import apply_schema, ensure_demo_site
+
+        apply_schema(config, log=log)
+        ensure_demo_site(config, log=log)
+        _start_and_wait(sup, [svcs[n] for n in users], log)
+
+
+def _start_and_wait(sup: Supervisor, chosen: list[Service], log) -> None:
     began = time.monotonic()
     waiting = []
-    for name in chosen:  # launch everything first, then wait: start-up runs in parallel
-        service = svcs[name]
-        state = sup.state(name)
+    for service in chosen:  # launch everything first, then wait: start-up runs in parallel
+        state = sup.state(service.name)
         if state == RUNNING and service.ready():
-            log(f"{name}: already running at {service.address}")
+            log(f"{service.name}: already running at {service.address}")
             continue
         if state in DOWN_STATES:
             _check_ports(service)
             _prepare(service)
-            sup.start(name)
+            sup.start(service.name)
         waiting.append(service)
     for service in waiting:
         _wait_ready(service, sup, began)
@@ -105,23 +119,14 @@ def status(config: Config) -> list[ServiceStatus]:
 
 def leftovers(config: Config) -> list[psutil.Process]:
     """Processes of this state folder that run without their supervisord."""
-    tag, state = marker(config), str(config.state_dir)
+    tag = marker(config)
+    title = re.compile(re.escape(title_marker(config)) + r"(\]|\s|$)")
     found = []
     for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if tag in (proc.info.get("cmdline") or []) or \
-                    proc.environ().get(STACK_ENV) == state:
-                found.append(proc)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return [p for p in found if "supervisord" not in " ".join(_cmdline(p))]
-
-
-def _cmdline(proc: psutil.Process) -> list[str]:
-    try:
-        return proc.cmdline()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return []
+        cmdline = proc.info.get("cmdline") or []
+        if tag in cmdline or any(title.search(part) for part in cmdline):
+            found.append(proc)
+    return found
 
 
 def stop_leftovers(config: Config, timeout: float = 90.0) -> list[str]:
@@ -203,9 +208,9 @@ def _wait_ready(service: Service, sup: Supervisor, began: float) -> None:
     deadline = began + service.start_timeout_s
     log_file = Layout(sup.config).log_file(service.name)
     while True:
-        if service.ready():
-            return
         state = sup.state(service.name)
+        if state == RUNNING and service.ready():  # RUNNING: up for supervisord's startsecs
+            return
         if state in DOWN_STATES:
             raise StackError(
                 f"{service.name} stopped while starting (state {state}). "

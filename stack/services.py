@@ -69,6 +69,8 @@ class Service:
     stop_signal: str = "TERM"
     stop_wait_s: int = 60
     environment: dict[str, str] = field(default_factory=dict)
+    needs_schema: bool = False
+    """Starts only after the topics, migrations and demo site are in place."""
 
 
 class Layout:
@@ -94,8 +96,10 @@ def marker(config: Config) -> str:
     return f"-Danalytics.stack={config.state_dir}"
 
 
-STACK_ENV = "ANALYTICS_STACK"
-"""Set in every supervised program's environment (survives setproctitle renaming)."""
+def title_marker(config: Config) -> str:
+    """The same tag for Python services, part of their process title (gunicorn's proc_name),
+    which survives setproctitle rewriting the command line and environment."""
+    return f"analytics-stack={config.state_dir}"
 
 
 def render(template: str, target: Path, **values) -> Path:
@@ -209,6 +213,7 @@ def write_api(config: Config) -> Service:
         start_timeout_s=60.0,
         stop_wait_s=30,
         environment=config.to_env(),
+        needs_schema=True,
     )
 
 

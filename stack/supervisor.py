@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 
 from analytics.config import REPO_ROOT, Config
-from stack.services import STACK_ENV, Layout, Service, render
+from stack.services import Layout, Service, render
 
 RUNNING, STARTING = "RUNNING", "STARTING"
 DOWN_STATES = {"STOPPED", "EXITED", "FATAL", "BACKOFF", "UNKNOWN", "ABSENT"}
@@ -29,14 +29,14 @@ class SupervisorError(RuntimeError):
     pass
 
 
-def _program(service: Service, log_file: Path, state_dir: Path) -> str:
+def _program(service: Service, log_file: Path) -> str:
     command = " ".join(shlex.quote(part) for part in service.command).replace("%", "%%")
     lines = [
         f"[program:{service.name}]",
         f"command={command}",
         "autostart=false",
         "autorestart=unexpected",
-        "startsecs=3",
+        "startsecs=1",
         "startretries=0",
         f"stopsignal={service.stop_signal}",
         f"stopwaitsecs={service.stop_wait_s}",
@@ -47,9 +47,9 @@ def _program(service: Service, log_file: Path, state_dir: Path) -> str:
         "stdout_logfile_maxbytes=50MB",
         "stdout_logfile_backups=2",
     ]
-    environment = {**service.environment, STACK_ENV: str(state_dir)}
-    env = ",".join(f'{k}="{v}"' for k, v in environment.items())
-    lines.append(f"environment={env.replace('%', '%%')}")
+    if service.environment:
+        env = ",".join(f'{k}="{v}"' for k, v in service.environment.items())
+        lines.append(f"environment={env.replace('%', '%%')}")
     return "\n".join(lines) + "\n"
 
 
@@ -64,7 +64,7 @@ class Supervisor:
 
     # -- the supervisord process ----------------------------------------------------------
     def write_conf(self) -> None:
-        programs = "\n".join(_program(s, self.layout.log_file(s.name), self.config.state_dir)
+        programs = "\n".join(_program(s, self.layout.log_file(s.name))
                              for s in self.services.values())
         render("supervisord.conf", self.conf_file, run_dir=self.layout.run,
                log_dir=self.layout.logs, repo_root=REPO_ROOT,

@@ -18,7 +18,8 @@ graceful_timeout = 20
 accesslog = None
 errorlog = "-"
 loglevel = "info"
-proc_name = "analytics-write"
+# the process title carries the state folder: how `make stop` finds workers left behind
+proc_name = f"analytics-write analytics-stack={_config.state_dir}"
 control_socket_disable = True  # one per user by default; several services share a machine
 
 # prometheus_client's multi-process mode reads this variable when it is imported (in the

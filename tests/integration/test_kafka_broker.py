@@ -1,6 +1,7 @@
 """Messages go through the real Kafka broker of the local run."""
 
 import json
+import time
 import uuid
 
 import pytest
@@ -21,34 +22,39 @@ def test_topics_exist_with_configured_partitions(stack):
 
 def test_produce_and_consume_round_trip(stack):
     run = uuid.uuid4().hex
+    topic = stack.topic_raw_events
+    consumer = Consumer({"bootstrap.servers": stack.bootstrap_servers,
+                         "group.id": f"test-{run}", "enable.auto.commit": False})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    # start where the topic ends now, so earlier tests' records are not read
+    consumer.assign([TopicPartition(topic, p, consumer.get_watermark_offsets(
+        TopicPartition(topic, p), timeout=10)[1]) for p in partitions])
+
     sent = [{"run": run, "n": n, "site": f"site-{n % 3}"} for n in range(30)]
     producer = Producer({"bootstrap.servers": stack.bootstrap_servers,
                          "enable.idempotence": True, "acks": "all"})
     for record in sent:
-        producer.produce(stack.topic_raw_events, key=record["site"],
-                         value=json.dumps(record).encode())
+        producer.produce(topic, key=record["site"], value=json.dumps(record).encode())
     assert producer.flush(30) == 0
 
-    consumer = Consumer({"bootstrap.servers": stack.bootstrap_servers,
-                         "group.id": f"test-{run}", "enable.auto.commit": False})
-    metadata = consumer.list_topics(stack.topic_raw_events, timeout=10)
-    partitions = metadata.topics[stack.topic_raw_events].partitions
-    assignment = []
-    for p in partitions:
-        low, high = consumer.get_watermark_offsets(
-            TopicPartition(stack.topic_raw_events, p), timeout=10)
-        assignment.append(TopicPartition(stack.topic_raw_events, p, low))
-    consumer.assign(assignment)
-    received = []
-    for _ in range(200):
+    received, keys_by_partition = [], {}
+    deadline = time.monotonic() + 30
+    while len(received) < len(sent) and time.monotonic() < deadline:
         msg = consumer.poll(0.5)
         if msg is None or msg.error():
-            if len(received) == len(sent):
-                break
             continue
         record = json.loads(msg.value())
-        if record.get("run") == run:
-            received.append(record)
-            assert msg.key().decode() == record["site"]
+        assert record["run"] == run and msg.key().decode() == record["site"]
+        received.append(record)
+        keys_by_partition.setdefault(msg.partition(), set()).add(record["site"])
     consumer.close()
     assert sorted(received, key=lambda r: r["n"]) == sent
+    # one key, one partition: the broker keeps a site's records together and in order
+    partitions_by_key = {}
+    for partition, keys in keys_by_partition.items():
+        for key in keys:
+            partitions_by_key.setdefault(key, set()).add(partition)
+    assert all(len(p) == 1 for p in partitions_by_key.values())
+    for site in ("site-0", "site-1", "site-2"):
+        ns = [r["n"] for r in received if r["site"] == site]
+        assert ns == sorted(ns)

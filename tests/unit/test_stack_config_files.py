@@ -42,11 +42,10 @@ def test_supervisord_program_escapes_percent_and_never_autostarts(tmp_path):
     config = _config(tmp_path)
     kafka = services(config)["kafka"].__class__(
         name="x", command=["echo", "100%"], ports={}, ready=lambda: True, address="-")
-    text = _program(kafka, tmp_path / "x.log", tmp_path)
+    text = _program(kafka, tmp_path / "x.log")
     assert "command=echo 100%%" in text
     assert "autostart=false" in text
     assert "stopasgroup=true" in text
-    assert f'environment=ANALYTICS_STACK="{tmp_path}"' in text  # how leftovers are found
 
 
 def test_supervisord_conf_lists_every_service(tmp_path):

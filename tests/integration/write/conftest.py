@@ -33,6 +33,7 @@ class Gunicorn:
     def start(self, timeout: float = 60.0) -> Gunicorn:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_")}
         env.update(self.config.to_env())
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.config.state_dir / "write-api.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "api/write/gunicorn_conf.py",

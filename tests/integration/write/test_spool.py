@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.lifecycle]
 @pytest.fixture
 def private_kafka(write_config, test_sites, tmp_path):
     config = write_config.replace(
-        state_dir=tmp_path, kafka_port=19192, kafka_controller_port=19193,
+        state_dir=tmp_path / "stack", kafka_port=19192, kafka_controller_port=19193,
         write_api_port=18100, kafka_delivery_timeout_ms=2000)
     lifecycle.start(config, ["kafka"], log=lambda _: None)
     from analytics.kafka_topics import ensure_topics
@@ -41,10 +41,12 @@ def _health(service: Gunicorn) -> dict:
     return json.loads(http("GET", service.base + "/healthz")[2])
 
 
-def test_kafka_down_spool_restart_replay_exactly_once(private_kafka):
+def test_kafka_down_spool_restart_replay_exactly_once(private_kafka, tmp_path):
     config = private_kafka
+    # the service is not part of the private stack (which would stop it as a leftover)
+    service_config = config.replace(state_dir=tmp_path / "service")
     run = uuid.uuid4().hex
-    service = Gunicorn(config).start()
+    service = Gunicorn(service_config).start()
     try:
         before = _events(run, 5)
         assert post_json(service.base + "/api/event", before)[2]["spooled"] == 0
@@ -60,7 +62,7 @@ def test_kafka_down_spool_restart_replay_exactly_once(private_kafka):
     finally:
         service.stop()  # the spool must survive a restart of the service
 
-    service = Gunicorn(config).start()
+    service = Gunicorn(service_config).start()
     try:
         assert _health(service)["spool_pending"] == 30
         lifecycle.start(config, ["kafka"], log=lambda _: None)
