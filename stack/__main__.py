@@ -66,6 +66,12 @@ def _run(config, args) -> int:
     lifecycle.start(config)
     print("\nThe local stack is up:")
     _status(config, args)
+    base = f"http://{config.write_api_host}:{config.write_api_port}"
+    print(f"\ntracker script : {base}{config.script_path}")
+    print(f"collect events : POST {base}{config.collect_path}   (GA4 MP: POST {base}/mp/collect)")
+    if config.serve_demo:
+        print(f"demo page      : {base}/demo   (site demo.local)")
+    print(f"metrics        : {base}/metrics   health: {base}/healthz")
     print("\nStop it with `make stop`.")
     return 0
 

@@ -209,7 +209,7 @@ def write_api(config: Config) -> Service:
                  "api.write.wsgi:app"],
         ports={"http": config.write_api_port},
         ready=lambda: http_answers(f"{base}/healthz"),
-        address=f"{base}  (tracker {base}{config.script_path}, demo {base}/demo)",
+        address=base,
         start_timeout_s=60.0,
         stop_wait_s=30,
         environment=config.to_env(),
