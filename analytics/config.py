@@ -83,6 +83,8 @@ class Config:
     rate_limit_burst: float = 200.0
     trust_forwarded_for: bool = False
     """Take the client address from X-Forwarded-For (only behind your own load balancer)."""
+    kafka_linger_ms: int = 0
+    """Producer linger; 0 sends at once (requests that wait meanwhile batch by themselves)."""
     kafka_delivery_timeout_ms: int = 5000
     """How long a request waits for Kafka's acknowledgement before spooling to disk."""
     spool_dir: Path | None = None

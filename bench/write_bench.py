@@ -124,6 +124,7 @@ def run(args) -> int:
         write_api_port=18200, rate_limit_per_s=0.0, topic_raw_events="bench.events.raw",
         topic_invalid_events="bench.events.invalid", serve_demo=False,
         write_api_workers=args.workers, write_api_threads=args.threads,
+        kafka_linger_ms=args.linger_ms,
         spool_dir=Path(tempfile.mkdtemp(prefix="bench-write-")))
     _prepare(config)
     bodies = Path(config.spool_dir)
@@ -163,6 +164,7 @@ def run(args) -> int:
 
 def _report(results: dict, args) -> None:
     print(f"== write path: {args.workers} gunicorn workers x {args.threads} threads, "
+          f"producer linger {args.linger_ms} ms, "
           f"wrk {args.wrk_threads} threads / {args.connections} connections, "
           f"{args.duration} s per run, loopback")
     targets = {"single": (5000, "requests/s"), "batch20": (20000, "events/s")}
@@ -190,6 +192,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--linger-ms", type=int, default=Config().kafka_linger_ms)
     return run(parser.parse_args())
 
 

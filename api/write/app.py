@@ -40,7 +40,8 @@ def context_factory(request: Request, site: Site) -> RequestContext:
 def create_app(config: Config, multiprocess_dir: str | None = None) -> falcon.App:
     _cluster, session = connect(config, config.cassandra_keyspace)
     sites = CachedSites(SiteRepository(session), ttl_s=config.site_cache_ttl_s)
-    sink = KafkaSink({"bootstrap.servers": config.bootstrap_servers}, Spool(config.spool_path),
+    sink = KafkaSink({"bootstrap.servers": config.bootstrap_servers,
+                      "linger.ms": config.kafka_linger_ms}, Spool(config.spool_path),
                      delivery_timeout_ms=config.kafka_delivery_timeout_ms)
     pipeline = build_pipeline(config, CassandraSalts(session))
     intake = Intake(config, sites, pipeline, sink, context_factory)

@@ -36,7 +36,6 @@ class KafkaSink:
         self.settings = {
             "enable.idempotence": True,
             "acks": "all",
-            "linger.ms": 0,  # waiting requests batch naturally while a send is in flight
             "message.timeout.ms": delivery_timeout_ms,
             "socket.connection.setup.timeout.ms": 3000,
             "reconnect.backoff.max.ms": 1000,
