@@ -103,6 +103,13 @@ class CachedSites:
         self._cache: dict[str, tuple[float, Site | None]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, site_id: str) -> tuple[bool, Site | None]:
+        """(True, site or None) when the cache has a fresh answer, else (False, None)."""
+        hit = self._cache.get(site_id)
+        if hit and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
     def get(self, site_id: str) -> Site | None:
         now = time.monotonic()
         hit = self._cache.get(site_id)

@@ -123,7 +123,7 @@ def run(args) -> int:
     config = base.replace(
         write_api_port=18200, rate_limit_per_s=0.0, topic_raw_events="bench.events.raw",
         topic_invalid_events="bench.events.invalid", serve_demo=False,
-        write_api_workers=args.workers, write_api_threads=args.threads,
+        write_api_workers=args.workers,
         kafka_linger_ms=args.linger_ms,
         spool_dir=Path(tempfile.mkdtemp(prefix="bench-write-")))
     _prepare(config)
@@ -134,12 +134,14 @@ def run(args) -> int:
     log = bodies / "gunicorn.log"
     results = {}
     try:
-        proc = _start_gunicorn(config, "api.write.wsgi:app", log)
+        proc = _start_gunicorn(config, "api.write.asgi:app", log)
         try:
             _wrk(config.write_api_port, single, 3, args.connections, args.wrk_threads)  # warm
-            for name, body, per_request in (("single", single, 1), ("batch20", batch, 20)):
+            for name, body, per_request, connections in (
+                    ("single", single, 1, args.connections),
+                    ("batch20", batch, 20, args.batch_connections)):
                 before, accepted_before = _topic_total(config), _accepted_total(config)
-                result = _wrk(config.write_api_port, body, args.duration, args.connections,
+                result = _wrk(config.write_api_port, body, args.duration, connections,
                               args.wrk_threads)
                 time.sleep(2)  # requests in flight when wrk stopped still finish
                 result["accepted_events"] = _accepted_total(config) - accepted_before
@@ -163,9 +165,9 @@ def run(args) -> int:
 
 
 def _report(results: dict, args) -> None:
-    print(f"== write path: {args.workers} gunicorn workers x {args.threads} threads, "
-          f"producer linger {args.linger_ms} ms, "
-          f"wrk {args.wrk_threads} threads / {args.connections} connections, "
+    print(f"== write path: {args.workers} gunicorn asyncio workers, "
+          f"producer linger {args.linger_ms} ms, wrk {args.wrk_threads} thread(s), "
+          f"{args.connections} connections ({args.batch_connections} for batches), "
           f"{args.duration} s per run, loopback")
     targets = {"single": (5000, "requests/s"), "batch20": (20000, "events/s")}
     for name in ("single", "batch20"):
@@ -188,9 +190,11 @@ def _report(results: dict, args) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=15)
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=64,
+                        help="wrk connections for single events and the bare endpoint")
+    parser.add_argument("--batch-connections", type=int, default=16,
+                        help="wrk connections for batches of 20")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--linger-ms", type=int, default=Config().kafka_linger_ms)
     return run(parser.parse_args())

@@ -206,7 +206,7 @@ def write_api(config: Config) -> Service:
     return Service(
         name="write-api",
         command=[sys.executable, "-m", "gunicorn", "-c", "api/write/gunicorn_conf.py",
-                 "api.write.wsgi:app"],
+                 "api.write.asgi:app"],
         ports={"http": config.write_api_port},
         ready=lambda: http_answers(f"{base}/healthz"),
         address=base,

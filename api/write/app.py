@@ -1,10 +1,13 @@
-"""The write service: ``create_app(config)`` wires the Falcon app to Kafka and Cassandra."""
+"""The write service: ``create_app(config)`` wires the Falcon ASGI app to Kafka and
+Cassandra. It runs under gunicorn's asyncio worker: requests wait for Kafka's
+acknowledgement as awaited futures, not as parked threads."""
 
 from __future__ import annotations
 
 import logging
 
 import falcon
+import falcon.asgi
 
 from analytics.config import Config
 from analytics.enrich import RequestContext, SiteSettings, build_pipeline
@@ -37,7 +40,7 @@ def context_factory(request: Request, site: Site) -> RequestContext:
         source=request.source)
 
 
-def create_app(config: Config, multiprocess_dir: str | None = None) -> falcon.App:
+def create_app(config: Config, multiprocess_dir: str | None = None) -> falcon.asgi.App:
     _cluster, session = connect(config, config.cassandra_keyspace)
     sites = CachedSites(SiteRepository(session), ttl_s=config.site_cache_ttl_s)
     sink = KafkaSink({"bootstrap.servers": config.bootstrap_servers,
@@ -47,7 +50,7 @@ def create_app(config: Config, multiprocess_dir: str | None = None) -> falcon.Ap
     intake = Intake(config, sites, pipeline, sink, context_factory)
     limiter = RateLimiter(config.rate_limit_per_s, config.rate_limit_burst)
 
-    app = falcon.App(cors_enable=False)
+    app = falcon.asgi.App(cors_enable=False)
     app.req_options.strip_url_path_trailing_slash = True
     app.resp_options.secure_cookies_by_default = True
     shared = (intake, limiter, config.trust_forwarded_for)
@@ -64,7 +67,7 @@ def create_app(config: Config, multiprocess_dir: str | None = None) -> falcon.Ap
     return app
 
 
-def _internal_error(req, resp, exc, params):
+async def _internal_error(req, resp, exc, params):
     if isinstance(exc, falcon.HTTPError):
         raise exc
     log.exception("unhandled error on %s %s", req.method, req.path)

@@ -9,8 +9,7 @@ _config = Config.from_env()
 
 bind = f"{_config.write_api_host}:{_config.write_api_port}"
 workers = _config.write_api_workers
-worker_class = "gthread"
-threads = _config.write_api_threads
+worker_class = "asgi"  # gunicorn's own asyncio worker; the app is falcon.asgi
 backlog = 2048
 keepalive = 5
 timeout = 30
@@ -39,10 +38,3 @@ def child_exit(server, worker):
 
     multiprocess.mark_process_dead(worker.pid)
 
-
-def post_fork(server, worker):
-    # Requests mostly wait for Kafka's acknowledgement; a shorter GIL switch interval lets a
-    # woken thread answer sooner instead of queueing behind CPU-bound ones.
-    import sys
-
-    sys.setswitchinterval(0.0005)

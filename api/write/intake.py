@@ -9,6 +9,7 @@ pipeline refuses — is counted per reason and kept on the invalid-events topic 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 
@@ -62,51 +63,59 @@ class Intake:
         self.validator = envelope_validator()
 
     # -- entry points ---------------------------------------------------------------------------
-    def collect_json(self, body: bytes, request: Request) -> Outcome:
+    async def collect_json(self, body: bytes, request: Request) -> Outcome:
         """A JSON body holding one event object or an array of them."""
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise self.refuse(400, "malformed_json", f"body is not valid JSON ({exc})",
-                              request, body) from None
+            raise await self.refuse(400, "malformed_json", f"body is not valid JSON ({exc})",
+                                    request, body) from None
         if isinstance(payload, dict):
             events = [payload]
         elif isinstance(payload, list):
             events = payload
         else:
-            raise self.refuse(400, "not_an_event", "body must be an event object or an array",
-                              request, body)
-        return self.accept(events, request, body)
+            raise await self.refuse(400, "not_an_event",
+                                    "body must be an event object or an array", request, body)
+        return await self.accept(events, request, body)
 
-    def accept(self, events: list, request: Request, body: bytes) -> Outcome:
+    async def accept(self, events: list, request: Request, body: bytes) -> Outcome:
         if not events:
-            raise self.refuse(400, "empty_batch", "no events in the request", request, body)
+            raise await self.refuse(400, "empty_batch", "no events in the request", request,
+                                    body)
         if len(events) > self.config.max_batch_events:
-            raise self.refuse(413, "too_many_events",
-                              f"{len(events)} events; at most {self.config.max_batch_events} "
-                              "per request", request, body)
+            raise await self.refuse(413, "too_many_events",
+                                    f"{len(events)} events; at most "
+                                    f"{self.config.max_batch_events} per request", request, body)
         problems = [p for i, e in enumerate(events) for p in self._schema_problems(i, e)]
         if problems:
-            raise self.refuse(400, "schema_violation", "; ".join(problems[:5]), request, body)
+            raise await self.refuse(400, "schema_violation", "; ".join(problems[:5]), request,
+                                    body)
         sites = {}
         for site_id in {e["site_id"] for e in events}:
-            site = self.sites.get(site_id)
+            site = await self.site(site_id)
             if site is None:
-                raise self.refuse(404, "unknown_site", f"no site {site_id!r} is registered",
-                                  request, body)
+                raise await self.refuse(404, "unknown_site",
+                                        f"no site {site_id!r} is registered", request, body)
             if request.origin and not site.origin_allowed(request.origin):
-                raise self.refuse(403, "origin_not_allowed",
-                                  f"origin {request.origin} may not send events for {site_id}",
-                                  request, body)
+                raise await self.refuse(403, "origin_not_allowed",
+                                        f"origin {request.origin} may not send events for "
+                                        f"{site_id}", request, body)
             sites[site_id] = site
-        return self._enrich_and_publish(events, sites, request)
+        return await self._enrich_and_publish(events, sites, request)
+
+    async def site(self, site_id: str):
+        """A site's settings: from the cache, or from Cassandra off the event loop."""
+        hit, site = self.sites.cached(site_id)
+        return site if hit else await asyncio.to_thread(self.sites.get, site_id)
 
     # -- refusing ---------------------------------------------------------------------------
-    def refuse(self, status: int, reason: str, detail: str, request: Request,
-               payload: bytes | str | None) -> Rejected:
+    async def refuse(self, status: int, reason: str, detail: str, request: Request,
+                     payload: bytes | str | None) -> Rejected:
         """Count and keep a refused request; return the exception to raise."""
         counters.REFUSED.labels(reason).inc()
-        self.sink.publish([self._invalid_record(reason, detail, request, payload, status)])
+        await self.sink.publish([self._invalid_record(reason, detail, request, payload,
+                                                      status)])
         return Rejected(status, reason, detail)
 
     def _invalid_record(self, reason, detail, request, payload, status=None):
@@ -132,7 +141,7 @@ class Intake:
             problems.append(f"events[{index}].{where}: {error.message[:200]}")
         return problems
 
-    def _enrich_and_publish(self, events, sites, request: Request) -> Outcome:
+    async def _enrich_and_publish(self, events, sites, request: Request) -> Outcome:
         from analytics.enrich import Refused
 
         outcome = Outcome()
@@ -153,7 +162,7 @@ class Intake:
             records.append((self.config.topic_raw_events, enriched["visitor_id"],
                             json.dumps(enriched, separators=(",", ":"))))
             outcome.accepted += 1
-        outcome.published = self.sink.publish(records)
+        outcome.published = await self.sink.publish(records)
         counters.ACCEPTED.labels(request.source).inc(outcome.accepted)
         if outcome.published.spooled:
             counters.SPOOLED.inc(outcome.published.spooled)

@@ -1,7 +1,8 @@
-"""Falcon resources of the write service: thin, the work happens in ``intake``."""
+"""Falcon (ASGI) resources of the write service: thin, the work happens in ``intake``."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -35,42 +36,42 @@ class _Intake:
         self.limiter = limiter
         self.trust_forwarded_for = trust_forwarded_for
 
-    def request(self, req: falcon.Request, source: str) -> Request:
+    def request(self, req, source: str) -> Request:
         ip = req.access_route[0] if self.trust_forwarded_for else req.remote_addr
         return Request(ip=ip or "", user_agent=req.user_agent or "", received_at_ms=now_ms(),
                        source=source, origin=req.get_header("Origin"))
 
-    def check_rate(self, request: Request) -> None:
+    async def check_rate(self, request: Request) -> None:
         if not self.limiter.allow(request.ip):
-            raise self.intake.refuse(429, "rate_limited",
-                                     f"more than {self.limiter.rate:g} requests/s from this "
-                                     "client", request, None)
+            raise await self.intake.refuse(429, "rate_limited",
+                                           f"more than {self.limiter.rate:g} requests/s from "
+                                           "this client", request, None)
 
-    def read_body(self, req: falcon.Request, request: Request) -> bytes:
+    async def read_body(self, req, request: Request) -> bytes:
         limit = self.intake.config.max_body_bytes
         if req.content_length is not None and req.content_length > limit:
-            head = req.bounded_stream.read(self.intake.config.invalid_payload_max_bytes + 1)
-            raise self.intake.refuse(413, "body_too_large",
-                                     f"{req.content_length} bytes; at most {limit}", request,
-                                     head)
-        body = req.bounded_stream.read(limit + 1)
+            head = await req.stream.read(self.intake.config.invalid_payload_max_bytes + 1)
+            raise await self.intake.refuse(413, "body_too_large",
+                                           f"{req.content_length} bytes; at most {limit}",
+                                           request, head)
+        body = await req.stream.read(limit + 1)
         if len(body) > limit:
-            raise self.intake.refuse(413, "body_too_large", f"more than {limit} bytes",
-                                     request, body)
+            raise await self.intake.refuse(413, "body_too_large", f"more than {limit} bytes",
+                                           request, body)
         return body
 
-    def respond(self, resp: falcon.Response, status: int, document: dict) -> None:
+    def respond(self, resp, status: int, document: dict) -> None:
         resp.status = status
         resp.media = document
         counters.REQUESTS.labels(self.endpoint, str(status)).inc()
 
-    def fail(self, resp: falcon.Response, error: Rejected) -> None:
+    def fail(self, resp, error: Rejected) -> None:
         if error.status == 429:
             resp.set_header("Retry-After", str(self.limiter.retry_after_s()))
         self.respond(resp, error.status, {"error": error.reason, "detail": error.detail})
 
 
-def _cors(req: falcon.Request, resp: falcon.Response) -> None:
+def _cors(req, resp) -> None:
     origin = req.get_header("Origin")
     if origin:
         resp.set_header("Access-Control-Allow-Origin", origin)
@@ -82,20 +83,20 @@ class CollectResource(_Intake):
 
     endpoint = "collect"
 
-    def on_options(self, req, resp):
+    async def on_options(self, req, resp):
         _cors(req, resp)
         resp.set_header("Access-Control-Allow-Methods", "POST, OPTIONS")
         resp.set_header("Access-Control-Allow-Headers", "Content-Type")
         resp.set_header("Access-Control-Max-Age", "86400")
         resp.status = falcon.HTTP_204
 
-    def on_post(self, req, resp):
+    async def on_post(self, req, resp):
         _cors(req, resp)
         request = self.request(req, "tracker")
         try:
-            self.check_rate(request)
-            body = self.read_body(req, request)
-            outcome = self.intake.collect_json(body, request)
+            await self.check_rate(request)
+            body = await self.read_body(req, request)
+            outcome = await self.intake.collect_json(body, request)
         except Rejected as error:
             self.fail(resp, error)
             return
@@ -107,15 +108,15 @@ class PixelResource(_Intake):
 
     endpoint = "pixel"
 
-    def on_get(self, req, resp):
+    async def on_get(self, req, resp):
         request = self.request(req, "pixel")
         event = {k: v for k, v in req.params.items() if k in PIXEL_FIELDS and isinstance(v, str)}
         event.setdefault("kind", "pageview")
         if "url" not in event and req.referer:
             event["url"] = req.referer
         try:
-            self.check_rate(request)
-            self.intake.accept([event], request, json.dumps(event).encode())
+            await self.check_rate(request)
+            await self.intake.accept([event], request, json.dumps(event).encode())
         except Rejected as error:
             self.fail(resp, error)
             return
@@ -131,26 +132,27 @@ class MeasurementProtocolResource(_Intake):
 
     endpoint = "mp"
 
-    def on_post(self, req, resp):
+    async def on_post(self, req, resp):
         request = self.request(req, "mp")
         site_id = req.get_param("measurement_id") or ""
+        intake = self.intake
         try:
-            self.check_rate(request)
-            body = self.read_body(req, request)
-            site = self.intake.sites.get(site_id) if site_id else None
+            await self.check_rate(request)
+            body = await self.read_body(req, request)
+            site = await intake.site(site_id) if site_id else None
             if site is None:
-                raise self.intake.refuse(404, "unknown_site",
-                                         f"no site {site_id!r} is registered", request, body)
+                raise await intake.refuse(404, "unknown_site",
+                                          f"no site {site_id!r} is registered", request, body)
             if not site.secret_matches(req.get_param("api_secret") or ""):
-                raise self.intake.refuse(403, "wrong_secret",
-                                         "api_secret is missing or does not match the site's "
-                                         "Measurement Protocol secret", request, body)
+                raise await intake.refuse(403, "wrong_secret",
+                                          "api_secret is missing or does not match the site's "
+                                          "Measurement Protocol secret", request, body)
             try:
                 envelopes = to_envelopes(site_id, json.loads(body), request.received_at_ms)
             except (ValueError, MeasurementProtocolError) as exc:
-                raise self.intake.refuse(400, "malformed_mp_payload", str(exc), request,
-                                         body) from None
-            outcome = self.intake.accept(envelopes, request, body)
+                raise await intake.refuse(400, "malformed_mp_payload", str(exc), request,
+                                          body) from None
+            outcome = await intake.accept(envelopes, request, body)
         except Rejected as error:
             self.fail(resp, error)
             return
@@ -165,9 +167,9 @@ class StaticFileResource:
         self.content_type = content_type
         self.max_age = max_age
 
-    def on_get(self, req, resp):
+    async def on_get(self, req, resp):
         try:
-            data = self.path.read_bytes()
+            data = self.path.read_bytes()  # a few KB; read each time so a rebuild shows
         except FileNotFoundError:
             raise falcon.HTTPNotFound(description=f"{self.path.name} is not built") from None
         etag = hashlib.sha256(data).hexdigest()[:20]
@@ -187,9 +189,9 @@ class HealthResource:
     def __init__(self, sink):
         self.sink = sink
 
-    def on_get(self, req, resp):
-        reachable = self.sink.kafka_reachable(timeout=0.5)
-        pending = self.sink.spool.pending_count()
+    async def on_get(self, req, resp):
+        reachable = await asyncio.to_thread(self.sink.kafka_reachable, 0.5)
+        pending = await asyncio.to_thread(self.sink.spool.pending_count)
         counters.SPOOL_PENDING.set(pending)
         resp.media = {"kafka": "up" if reachable else "down", "spool_pending": pending,
                       "breaker_open": self.sink.breaker_open}
@@ -203,8 +205,8 @@ class MetricsResource:
         self.multiprocess_dir = multiprocess_dir
         self.sink = sink
 
-    def on_get(self, req, resp):
-        counters.SPOOL_PENDING.set(self.sink.spool.pending_count())
+    async def on_get(self, req, resp):
+        counters.SPOOL_PENDING.set(await asyncio.to_thread(self.sink.spool.pending_count))
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
-        resp.data = counters.exposition(self.multiprocess_dir)
+        resp.data = await asyncio.to_thread(counters.exposition, self.multiprocess_dir)
 

@@ -8,6 +8,7 @@ ones already there) until a relay thread has replayed the whole spool into Kafka
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -53,22 +54,51 @@ class KafkaSink:
         for thread in self._threads:
             thread.start()
 
-    # -- the hot path -------------------------------------------------------------------------
-    def publish(self, records: list[Record]) -> Published:
+    # -- the hot path (on the event loop) --------------------------------------------------------
+    async def publish(self, records: list[Record]) -> Published:
         if not records:
             return Published()
         if self._breaker_open.is_set() or self.spool.pending():
-            self.spool.append(records)
+            await asyncio.to_thread(self.spool.append, records)
             return Published(spooled=len(records))
-        failed = self._produce_and_wait(records)
+        failed = await self._produce_and_await(records)
         if failed:
             if not self._breaker_open.is_set():
                 log.warning("Kafka did not acknowledge %d records; spooling to %s until it "
                             "is back", len(failed), self.spool.directory)
             self._breaker_open.set()
-            self.spool.append(failed)
+            await asyncio.to_thread(self.spool.append, failed)
         return Published(delivered=len(records) - len(failed), spooled=len(failed))
 
+    async def _produce_and_await(self, records: list[Record]) -> list[Record]:
+        """Produce; await every delivery report (set from the poll thread); return the
+        records not delivered."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        outcome: list[bool | None] = [None] * len(records)
+        remaining = [len(records)]
+
+        def settle(index: int, ok: bool) -> None:  # on the event loop
+            outcome[index] = ok
+            remaining[0] -= 1
+            if remaining[0] == 0 and not done.done():
+                done.set_result(None)
+
+        for index, (topic, key, value) in enumerate(records):
+            try:
+                self.producer.produce(
+                    topic, value=value.encode(), key=key.encode() if key else None,
+                    on_delivery=lambda err, _msg, i=index: _on_loop(loop, settle, i,
+                                                                   err is None))
+            except BufferError:
+                settle(index, False)
+        try:
+            await asyncio.wait_for(asyncio.shield(done), self.wait_s)
+        except TimeoutError:
+            pass
+        return [r for r, ok in zip(records, outcome, strict=True) if not ok]
+
+    # -- the relay (a thread) ---------------------------------------------------------------------
     def _produce_and_wait(self, records: list[Record]) -> list[Record]:
         """Produce and wait for every delivery report; return the records not delivered."""
         done = threading.Event()
@@ -142,3 +172,11 @@ class KafkaSink:
         self._stop.set()
         deadline = time.monotonic() + timeout
         self.producer.flush(max(0.0, deadline - time.monotonic()))
+
+
+def _on_loop(loop, callback, *args) -> None:
+    """Hand a delivery report from the poll thread to the event loop (if it still runs)."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:  # the loop closed while the worker was shutting down
+        pass

@@ -37,7 +37,7 @@ class Gunicorn:
         log = open(self.config.state_dir / "write-api.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "api/write/gunicorn_conf.py",
-             "api.write.wsgi:app"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+             "api.write.asgi:app"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -1,4 +1,5 @@
-"""gunicorn entry point: ``gunicorn -c api/write/gunicorn_conf.py api.write.wsgi:app``."""
+"""gunicorn entry point (asyncio worker):
+``gunicorn -c api/write/gunicorn_conf.py api.write.asgi:app``."""
 
 from analytics.config import Config
 from api.write.app import create_app
