@@ -13,6 +13,8 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 
+import orjson
+
 from analytics.config import Config
 from analytics.event_schema import envelope_validator
 from api.write import counters
@@ -66,7 +68,7 @@ class Intake:
     async def collect_json(self, body: bytes, request: Request) -> Outcome:
         """A JSON body holding one event object or an array of them."""
         try:
-            payload = json.loads(body)
+            payload = orjson.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise await self.refuse(400, "malformed_json", f"body is not valid JSON ({exc})",
                                     request, body) from None
@@ -160,7 +162,7 @@ class Intake:
             if enriched["is_bot"]:
                 counters.BOTS.inc()
             records.append((self.config.topic_raw_events, enriched["visitor_id"],
-                            json.dumps(enriched, separators=(",", ":"))))
+                            orjson.dumps(enriched).decode()))
             outcome.accepted += 1
         outcome.published = await self.sink.publish(records)
         counters.ACCEPTED.labels(request.source).inc(outcome.accepted)
