@@ -35,10 +35,6 @@ class ServiceStatus:
     log: str
 
 
-def _supervisor(config: Config) -> Supervisor:
-    return Supervisor(config, services(config))
-
-
 def start(config: Config, names: list[str] | None = None, log=print) -> None:
     """Start services (all by default): the stores first, then — once the schema they
     need is applied — the services that use them."""

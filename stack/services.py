@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
-from analytics.config import REPO_ROOT, Config
+from analytics.config import Config
 from analytics.kafka_topics import broker_ready
 from analytics.storage.session import node_ready
 
@@ -220,7 +220,3 @@ def write_api(config: Config) -> Service:
 def services(config: Config) -> dict[str, Service]:
     """Every service of the local run, in start order."""
     return {s.name: s for s in (kafka(config), cassandra(config), write_api(config))}
-
-
-def repo_root() -> Path:
-    return REPO_ROOT

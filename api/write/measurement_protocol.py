@@ -36,7 +36,8 @@ def to_envelopes(site_id: str, body: object, received_at_ms: int) -> list[dict]:
     for index, event in enumerate(events):
         if not isinstance(event, dict) or not isinstance(event.get("name"), str):
             raise MeasurementProtocolError(f"events[{index}] needs a string name")
-        params = event.get("params") or {}
+        params = event.get("params")
+        params = {} if params is None else params
         if not isinstance(params, dict):
             raise MeasurementProtocolError(f"events[{index}].params must be an object")
         envelopes.append(_envelope(site_id, client_id, event["name"], params,
