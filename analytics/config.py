@@ -109,11 +109,35 @@ class Config:
     change, or returning visitors get new ids. Empty means an unkeyed hash: set it in
     production."""
 
+    # -- Spark (speed and batch layers, analytics.spark_session) ------------------------
+    spark_master: str = "local[2]"
+    """Where jobs run: local[N] on one machine, or a cluster master URL (spark://...)."""
+    spark_driver_memory: str = "1g"
+    spark_shuffle_partitions: int = 4
+    """Partitions after a shuffle; Spark's 200 only pays off on a cluster with big data."""
+    spark_local_dir: Path | None = None
+    """Spark's scratch space (shuffle and spill files); default <state_dir>/spark/local."""
+    spark_ui_enabled: bool = False
+    spark_ui_port: int = 4040
+    spark_log_level: str = "WARN"
+    spark_driver_host: str = ""
+    """Address executors reach the driver at; empty means 127.0.0.1 for local masters and
+    Spark's own choice otherwise."""
+
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+
+    @property
+    def spark_local_path(self) -> Path:
+        return self.spark_local_dir or self.state_dir / "spark" / "local"
+
+    @property
+    def spark_connectors_dir(self) -> Path:
+        """The Kafka source and Cassandra connector jars (``python -m stack setup``)."""
+        return self.jars_dir / "spark-connectors"
 
     @property
     def spool_path(self) -> Path:

@@ -6,6 +6,7 @@ set -euo pipefail
 need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)  # the tracker's build and size check
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
