@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 from analytics.config import Config
+from analytics.spark_session import connector_jars
 
 MAVEN_DIR = Path(__file__).with_name("maven")
 
@@ -78,4 +79,4 @@ def resolve_all(config: Config, log=print) -> dict[str, Path]:
 
 def spark_connector_jars(config: Config) -> list[Path]:
     """The jars to put on ``spark.jars`` for the Kafka source and the Cassandra connector."""
-    return sorted((config.jars_dir / "spark-connectors").glob("*.jar"))
+    return connector_jars(config)
