@@ -123,6 +123,12 @@ class Config:
     spark_driver_host: str = ""
     """Address executors reach the driver at; empty means 127.0.0.1 for local masters and
     Spark's own choice otherwise."""
+    streaming_watermark: str = "10 minutes"
+    """How late an event may arrive and still reach the speed layer's minute views (and
+    how long event ids are remembered for dedup); later ones are left to the batch layer."""
+    visitor_sketch_lg_k: int = 14
+    """log2 of the HLL sketch's buckets for visitors (relative standard error about
+    1.04 / sqrt(2**lg_k): 0.8 % at 14); every sketch that is merged must use the same."""
 
     extra: Mapping[str, str] = field(default_factory=dict)
 

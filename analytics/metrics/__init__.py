@@ -1,0 +1,8 @@
+"""Metric logic as pure ``DataFrame -> DataFrame`` functions (METRICS.md), shared by the
+speed layer (streaming) and the batch layer. No session, read or write happens here: each
+job's ``main()`` builds the session, reads, applies these and writes.
+
+- :mod:`analytics.metrics.events`: event time columns, dedup on event_id, bot split.
+- :mod:`analytics.metrics.sources`: the source of an event (utm > referrer > direct).
+- :mod:`analytics.metrics.realtime`: the speed layer's per-minute views.
+"""

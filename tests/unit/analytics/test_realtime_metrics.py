@@ -1,0 +1,259 @@
+"""The speed layer's minute views (analytics.metrics) on a hand-made event set.
+
+Expected numbers are worked out by hand from METRICS.md; see the comments at EVENTS.
+One local SparkSession serves the module (batch views and one streaming query).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from analytics.config import Config
+from analytics.event_schema import spark_schema
+from analytics.metrics.events import bot_rows, counted, dedup, with_event_ts
+from analytics.metrics.realtime import (
+    DEFAULT_LG_K,
+    minute_custom_events,
+    minute_pages,
+    minute_sources,
+    minute_totals,
+)
+from analytics.metrics.sources import source_of
+
+A, B = "a.example", "b.example"
+
+
+def ms(clock: str) -> int:
+    """Epoch ms of 2024-05-01 at ``clock`` (HH:MM:SS[.fff]) UTC."""
+    return int(datetime.fromisoformat(f"2024-05-01T{clock}+00:00").timestamp() * 1000)
+
+
+def event(event_id, site, kind, clock, visitor, *, bot=False, **fields) -> dict:
+    when = ms(clock)
+    return {"schema": "analytics/enriched_event/1-0-0", "event_id": event_id,
+            "site_id": site, "kind": kind, "url": f"https://{site}{fields.get('path', '/')}",
+            "received_at": when, "event_time": when, "visitor_id": visitor, "is_bot": bot,
+            "path": "/", "host": site, **fields}
+
+
+# Site a, minute 10:59 -- counted: pageviews e1, e2, e3 (v1, v2, v1), custom e4 (v2),
+# engagement e5 (v3): visitors v1 v2 v3; bots e6, e7.
+# Site a, minute 11:00 -- pageviews e8 (v1), e9 (v4); custom e10 (v4, sent twice), e11 (v1);
+# bot e12. e3's copy stamped 11:00:05 is a duplicate (batch keeps the earlier copy).
+# Site b, minute 10:59 -- b1 reuses e1's event_id (another site: another event), b2, b3.
+E3_COPY_LATER_MINUTE = event("e3", A, "pageview", "11:00:05", "v1")
+E1_COPY = event("e1", A, "pageview", "10:59:12", "v1", utm_source="newsletter",
+                referrer_host="google.com")
+EVENTS = [
+    event("e1", A, "pageview", "10:59:10", "v1", utm_source="newsletter",
+          referrer_host="google.com"),                       # utm beats referrer
+    event("e2", A, "pageview", "10:59:59.900", "v2", path="/pricing", utm_source="",
+          referrer_host="news.ycombinator.com"),             # duplicate listed first
+    event("e2", A, "pageview", "10:59:59.999", "v2", path="/pricing", utm_source="",
+          referrer_host="news.ycombinator.com"),             # empty utm falls through
+    E3_COPY_LATER_MINUTE,                                    # duplicate listed first
+    event("e3", A, "pageview", "10:59:40", "v1"),            # (direct)
+    event("e4", A, "custom", "10:59:50", "v2", name="signup", path="/pricing"),
+    event("e5", A, "engagement", "10:59:30", "v3", engagement_ms=4000),
+    event("e6", A, "pageview", "10:59:15", "bot", bot=True, utm_source="x"),
+    event("e7", A, "custom", "10:59:16", "bot", bot=True, name="signup"),
+    event("e8", A, "pageview", "11:00:00.000", "v1", referrer_host="google.com"),
+    event("e9", A, "pageview", "11:00:30", "v4", utm_source=None, referrer_host=" "),
+    event("e10", A, "custom", "11:00:31", "v4", name="signup"),
+    event("e10", A, "custom", "11:00:32", "v4", name="signup"),
+    event("e11", A, "custom", "11:00:40", "v1", name="download"),
+    event("e12", A, "engagement", "11:00:10", "bot", bot=True, engagement_ms=100),
+    event("e1", B, "pageview", "10:59:05", "v1", utm_source="twitter"),
+    event("b2", B, "pageview", "10:59:06", "v5", path="/about", utm_source="twitter"),
+    event("b3", B, "custom", "10:59:07", "v5", name="signup", utm_source="twitter"),
+]
+
+M1, M2 = "2024-05-01 10:59", "2024-05-01 11:00"
+# (site, minute, pageviews, custom_events, engagements, bot_events, visitors)
+TOTALS = [
+    (A, M1, 3, 1, 1, 2, 3),
+    (A, M2, 2, 2, 0, 1, 2),
+    (B, M1, 2, 1, 0, 0, 2),
+]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = (SparkSession.builder.master("local[1]")
+               .appName("test_realtime_metrics")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.driver.bindAddress", "127.0.0.1")
+               .config("spark.driver.host", "127.0.0.1")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def frame(spark, events):
+    schema = spark_schema()
+    rows = [tuple(e.get(name) for name in schema.fieldNames()) for e in events]
+    return spark.createDataFrame(rows, schema)
+
+
+@pytest.fixture(scope="module")
+def events(spark):
+    """Deduplicated events with event_ts/minute, as every view takes them."""
+    return dedup(with_event_ts(frame(spark, EVENTS))).cache()
+
+
+def rows(df, *columns):
+    """Sorted tuples; ``minute`` as UTC text, so the Python process's zone plays no part."""
+    picked = [F.date_format(c, "yyyy-MM-dd HH:mm").alias(c) if c == "minute" else F.col(c)
+              for c in columns]
+    return sorted(tuple(r) for r in df.select(*picked).collect())
+
+
+def test_event_ts_and_minute_are_utc_and_split_at_the_minute(spark):
+    df = with_event_ts(frame(spark, [event("x", A, "pageview", "10:59:59.999", "v"),
+                                     event("y", A, "pageview", "11:00:00.000", "v")]))
+    got = rows(df.select("event_id", F.date_format("event_ts", "HH:mm:ss.SSS").alias("t"),
+                         "minute"), "event_id", "t", "minute")
+    assert got == [("x", "10:59:59.999", M1), ("y", "11:00:00.000", M2)]
+
+
+def test_dedup_keeps_one_row_per_site_and_event_id_the_earliest(events):
+    got = rows(events.select("site_id", "event_id",
+                             F.date_format("event_ts", "HH:mm:ss.SSS").alias("t")),
+               "site_id", "event_id", "t")
+    assert got == [
+        (A, "e1", "10:59:10.000"), (A, "e10", "11:00:31.000"), (A, "e11", "11:00:40.000"),
+        (A, "e12", "11:00:10.000"), (A, "e2", "10:59:59.900"), (A, "e3", "10:59:40.000"),
+        (A, "e4", "10:59:50.000"), (A, "e5", "10:59:30.000"), (A, "e6", "10:59:15.000"),
+        (A, "e7", "10:59:16.000"), (A, "e8", "11:00:00.000"), (A, "e9", "11:00:30.000"),
+        (B, "b2", "10:59:06.000"), (B, "b3", "10:59:07.000"), (B, "e1", "10:59:05.000"),
+    ]
+
+
+def test_counted_and_bot_rows_split_on_is_bot(events):
+    assert rows(bot_rows(events), "event_id") == [("e12",), ("e6",), ("e7",)]
+    assert len(rows(counted(events), "event_id")) == 12
+
+
+def test_source_utm_then_referrer_then_direct(events):
+    got = rows(source_of(events).where(F.col("kind") == "pageview"),
+               "site_id", "event_id", "source")
+    assert got == [
+        (A, "e1", "newsletter"), (A, "e2", "news.ycombinator.com"), (A, "e3", "(direct)"),
+        (A, "e6", "x"), (A, "e8", "google.com"), (A, "e9", "(direct)"),
+        (B, "b2", "twitter"), (B, "e1", "twitter"),
+    ]
+
+
+def test_minute_totals(events):
+    got = rows(minute_totals(events), "site_id", "minute", "pageviews", "custom_events",
+               "engagements", "bot_events", "visitors")
+    assert got == TOTALS
+
+
+def test_minute_pages(events):
+    got = rows(minute_pages(events), "site_id", "minute", "path", "pageviews", "visitors")
+    assert got == [
+        (A, M1, "/", 2, 1), (A, M1, "/pricing", 1, 1),
+        (A, M2, "/", 2, 2),
+        (B, M1, "/", 1, 1), (B, M1, "/about", 1, 1),
+    ]
+
+
+def test_minute_sources(events):
+    got = rows(minute_sources(events), "site_id", "minute", "source", "pageviews", "visitors")
+    assert got == [
+        (A, M1, "(direct)", 1, 1), (A, M1, "news.ycombinator.com", 1, 1),
+        (A, M1, "newsletter", 1, 1),
+        (A, M2, "(direct)", 1, 1), (A, M2, "google.com", 1, 1),
+        (B, M1, "twitter", 2, 2),
+    ]
+
+
+def test_minute_custom_events(events):
+    got = rows(minute_custom_events(events), "site_id", "minute", "name", "events", "visitors")
+    assert got == [
+        (A, M1, "signup", 1, 1),
+        (A, M2, "download", 1, 1), (A, M2, "signup", 1, 1),
+        (B, M1, "signup", 1, 1),
+    ]
+
+
+def test_visitor_sketches_merge_across_minutes(events):
+    # Site a: v1 v2 v3 in 10:59, v1 v4 in 11:00 -> 4 distinct, not 3 + 2.
+    merged = (minute_totals(events).groupBy("site_id")
+              .agg(F.hll_sketch_estimate(F.hll_union_agg("visitors_sketch")).alias("v")))
+    assert rows(merged, "site_id", "v") == [(A, 4), (B, 2)]
+    # Page "/" of site a: v1 in 10:59, v1 v4 in 11:00 -> 2 distinct, not 1 + 2.
+    pages = minute_pages(events).where((F.col("site_id") == A) & (F.col("path") == "/"))
+    union = pages.agg(F.hll_sketch_estimate(F.hll_union_agg("visitors_sketch")).alias("v"))
+    assert rows(union, "v") == [(2,)]
+
+
+def test_bot_only_minute_has_empty_sketch_and_zero_visitors(spark):
+    df = with_event_ts(frame(spark, [event("z", A, "pageview", "12:00:00", "bot", bot=True)]))
+    got = rows(minute_totals(df).withColumn("has_sketch", F.col("visitors_sketch").isNotNull()),
+               "site_id", "minute", "pageviews", "bot_events", "visitors", "has_sketch")
+    assert got == [(A, "2024-05-01 12:00", 0, 1, 0, True)]
+
+
+def test_config_defaults_match_the_functions():
+    assert (Config().streaming_watermark, Config().visitor_sketch_lg_k) == (
+        "10 minutes", DEFAULT_LG_K)
+
+
+def _write_json_lines(folder, name, events):
+    hidden = folder / f".{name}.tmp"  # Spark's file source ignores dot files
+    hidden.write_text("".join(json.dumps(e) + "\n" for e in events))
+    hidden.rename(folder / name)
+
+
+def test_minute_totals_run_as_one_streaming_query(spark, tmp_path):
+    inbox = tmp_path / "events"
+    inbox.mkdir()
+    # Batch 1: everything but e3's later copy (which copy of a duplicate pair in one
+    # micro-batch survives is not defined, and the two lie in different minutes).
+    _write_json_lines(inbox, "1.json", [e for e in EVENTS if e is not E3_COPY_LATER_MINUTE])
+    stream = spark.readStream.schema(spark_schema()).json(str(inbox))
+    with pytest.raises(ValueError, match="watermark"):
+        dedup(with_event_ts(stream))
+    query = (minute_totals(dedup(with_event_ts(stream), "10 minutes"))
+             .writeStream.outputMode("update").format("memory").queryName("rt_totals")
+             .option("checkpointLocation", str(tmp_path / "checkpoint")).start())
+    columns = ("site_id", "minute", "pageviews", "custom_events", "engagements",
+               "bot_events", "visitors")
+    try:
+        query.processAllAvailable()
+        first = rows(spark.table("rt_totals"), *columns)
+        assert first == TOTALS
+        # Batch 2: copies of e1 and e3 arrive later (ids remembered across micro-batches,
+        # so they count nothing), and v6 views a page of site a at 10:59.
+        _write_json_lines(inbox, "2.json", [
+            E1_COPY, E3_COPY_LATER_MINUTE, event("e13", A, "pageview", "10:59:45", "v6")])
+        query.processAllAvailable()
+        emitted = Counter(rows(spark.table("rt_totals"), *columns)) - Counter(first)
+        assert sorted(emitted.elements()) == [(A, M1, 4, 1, 1, 2, 4)]
+        # Batch 3: an event at 11:30 moves the watermark to 11:20; the minutes before it
+        # leave the aggregation's state (grouping by a window on the watermarked event_ts
+        # is what allows that) and an event for 10:59 arriving now is dropped as too late.
+        seen = Counter(rows(spark.table("rt_totals"), *columns))
+        _write_json_lines(inbox, "3.json", [event("e14", A, "pageview", "11:30:00", "v7")])
+        query.processAllAvailable()
+        _write_json_lines(inbox, "4.json", [event("e15", A, "pageview", "10:59:30", "v8")])
+        query.processAllAvailable()
+        emitted = Counter(rows(spark.table("rt_totals"), *columns)) - seen
+        assert sorted(emitted.elements()) == [(A, "2024-05-01 11:30", 1, 0, 0, 0, 1)]
+        state = {op["operatorName"]: op["numRowsTotal"]
+                 for op in query.lastProgress["stateOperators"]}
+        assert state == {"stateStoreSave": 1, "dedupeWithinWatermark": 1}
+    finally:
+        query.stop()
