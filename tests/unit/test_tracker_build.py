@@ -32,7 +32,7 @@ def sizes(output: str) -> tuple[int, int]:
 @pytest.fixture(scope="module", autouse=True)
 def node_modules():
     if shutil.which("npm") is None:
-        pytest.skip("npm is not installed")
+        pytest.fail("npm is not installed (make setup installs it)")
     if not (TRACKER / "node_modules").is_dir():
         done = npm("ci", "--no-audit", "--no-fund")
         assert done.returncode == 0, done.stdout + done.stderr
