@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PREFIX = "ANALYTICS_"
@@ -130,8 +130,6 @@ class Config:
     """log2 of the HLL sketch's buckets for visitors (relative standard error about
     1.04 / sqrt(2**lg_k): 0.8 % at 14); every sketch that is merged must use the same."""
 
-    extra: Mapping[str, str] = field(default_factory=dict)
-
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
@@ -175,8 +173,6 @@ class Config:
         environ = os.environ if environ is None else environ
         values = {}
         for f in dataclasses.fields(cls):
-            if f.name == "extra":
-                continue
             raw = environ.get(_env_name(f.name))
             if raw is None or raw == "":
                 continue
@@ -188,7 +184,7 @@ class Config:
         env = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "extra" or value is None:
+            if value is None:
                 continue
             if isinstance(value, bool):
                 value = "true" if value else "false"
@@ -200,7 +196,7 @@ class Config:
     @classmethod
     def env_names(cls) -> list[str]:
         """Every environment variable the config reads (for docs and deployment checks)."""
-        return [_env_name(f.name) for f in dataclasses.fields(cls) if f.name != "extra"]
+        return [_env_name(f.name) for f in dataclasses.fields(cls)]
 
 
 def _parse(name: str, type_name: str, raw: str):

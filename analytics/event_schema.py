@@ -63,16 +63,12 @@ class Validator:
         self._reference.validate(instance)
 
 
-def _validator(schema: dict) -> Validator:
-    return Validator(schema)
-
-
 def envelope_validator():
-    return _validator(envelope_schema())
+    return Validator(envelope_schema())
 
 
 def enriched_validator():
-    return _validator(enriched_schema())
+    return Validator(enriched_schema())
 
 
 def _json_types(spec: dict) -> list[str]:

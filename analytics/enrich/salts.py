@@ -61,10 +61,14 @@ class InMemoryRotatingSalts:
         with self._lock:
             salt = self._salts.get(day)
             if salt is None:
-                salt = secrets.token_bytes(self.salt_bytes)
+                salt = self._create(day)
                 self._salts[day] = salt
                 self._forget_old()
             return salt
+
+    def _create(self, day: dt.date) -> bytes:
+        """A new salt for ``day`` (a shared provider agrees on it with other processes)."""
+        return secrets.token_bytes(self.salt_bytes)
 
     def _forget_old(self) -> None:
         oldest_kept = max(self._salts) - dt.timedelta(days=self.keep_days - 1)

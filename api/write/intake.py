@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from analytics.config import Config
+from analytics.enrich import Refused
 from analytics.event_schema import envelope_validator
 from api.write import counters
 from api.write.sink import Published
@@ -144,8 +145,6 @@ class Intake:
         return problems
 
     async def _enrich_and_publish(self, events, sites, request: Request) -> Outcome:
-        from analytics.enrich import Refused
-
         outcome = Outcome()
         records = []
         for index, event in enumerate(events):
@@ -166,6 +165,4 @@ class Intake:
             outcome.accepted += 1
         outcome.published = await self.sink.publish(records)
         counters.ACCEPTED.labels(request.source).inc(outcome.accepted)
-        if outcome.published.spooled:
-            counters.SPOOLED.inc(outcome.published.spooled)
         return outcome

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from api.write import counters
 from api.write.spool import Record, Spool
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,6 @@ class KafkaSink:
         self.wait_s = delivery_timeout_ms / 1000 + 2.0
         self.relay_interval_s = relay_interval_s
         self._breaker_open = threading.Event()
-        self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._poll_loop, daemon=True, name="kafka-poll"),
                          threading.Thread(target=self._relay_loop, daemon=True, name="spool-relay")]
         for thread in self._threads:
@@ -60,6 +60,7 @@ class KafkaSink:
             return Published()
         if self._breaker_open.is_set() or self.spool.pending():
             await asyncio.to_thread(self.spool.append, records)
+            counters.SPOOLED.inc(len(records))
             return Published(spooled=len(records))
         failed = await self._produce_and_await(records)
         if failed:
@@ -68,6 +69,7 @@ class KafkaSink:
                             "is back", len(failed), self.spool.directory)
             self._breaker_open.set()
             await asyncio.to_thread(self.spool.append, failed)
+            counters.SPOOLED.inc(len(failed))
         return Published(delivered=len(records) - len(failed), spooled=len(failed))
 
     async def _produce_and_await(self, records: list[Record]) -> list[Record]:
@@ -130,11 +132,12 @@ class KafkaSink:
 
     # -- background -----------------------------------------------------------------------------
     def _poll_loop(self) -> None:
-        while not self._stop.is_set():
+        while True:  # a daemon thread: it ends with the worker
             self.producer.poll(0.05)
 
     def _relay_loop(self) -> None:
-        while not self._stop.wait(self.relay_interval_s):
+        while True:
+            time.sleep(self.relay_interval_s)
             try:
                 self.relay_once()
             except Exception as exc:  # keep relaying; the spool keeps the records
@@ -167,11 +170,6 @@ class KafkaSink:
     @property
     def breaker_open(self) -> bool:
         return self._breaker_open.is_set()
-
-    def close(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        deadline = time.monotonic() + timeout
-        self.producer.flush(max(0.0, deadline - time.monotonic()))
 
 
 def _on_loop(loop, callback, *args) -> None:

@@ -49,3 +49,17 @@ def test_an_edited_applied_migration_is_refused(stack, cql):
     edited = Migration(original.version, original.name, original.text + "\n-- edited\n")
     with pytest.raises(MigrationError, match="changed after it was applied"):
         migrate(stack, cql, [edited])
+
+
+def test_write_processes_agree_on_the_daily_salt(cql):
+    from datetime import date, timedelta
+
+    from analytics.storage.salts import CassandraSalts
+
+    day = date(2031, 1, 1) + timedelta(days=uuid.uuid4().int % 3000)  # a day no run used
+    first, second = CassandraSalts(cql), CassandraSalts(cql)  # two worker processes
+    salt = first.salt_for(day)
+    assert len(salt) == 32
+    assert second.salt_for(day) == salt  # the second finds the first's salt (LWT)
+    assert first.salt_for(day) is salt  # cached, no second round trip
+    assert second.salt_for(day + timedelta(days=1)) != salt  # a new day, a new salt

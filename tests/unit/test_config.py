@@ -53,5 +53,4 @@ def test_env_names_lists_every_setting():
     names = Config.env_names()
     assert "ANALYTICS_KAFKA_PORT" in names
     assert "ANALYTICS_TOPIC_PARTITIONS" in names
-    assert "ANALYTICS_EXTRA" not in names
     assert len(names) == len(set(names))

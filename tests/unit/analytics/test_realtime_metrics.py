@@ -141,7 +141,9 @@ def test_dedup_keeps_one_row_per_site_and_event_id_the_earliest(events):
 
 def test_counted_and_bot_rows_split_on_is_bot(events):
     assert rows(bot_rows(events), "event_id") == [("e12",), ("e6",), ("e7",)]
-    assert len(rows(counted(events), "event_id")) == 12
+    assert rows(counted(events), "site_id", "event_id") == sorted(
+        [(A, e) for e in ("e1", "e2", "e3", "e4", "e5", "e8", "e9", "e10", "e11")]
+        + [(B, e) for e in ("e1", "b2", "b3")])
 
 
 def test_source_utm_then_referrer_then_direct(events):
