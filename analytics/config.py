@@ -126,6 +126,22 @@ class Config:
     streaming_watermark: str = "10 minutes"
     """How late an event may arrive and still reach the speed layer's minute views (and
     how long event ids are remembered for dedup); later ones are left to the batch layer."""
+    streaming_trigger: str = "1 second"
+    """Micro-batch interval of the speed layer (Spark processing-time trigger)."""
+    streaming_checkpoint_dir: Path | None = None
+    """Offsets and state of the streaming queries (one subfolder per query); default
+    <state_dir>/streaming/checkpoints. On a cluster: a shared path (HDFS, S3, NFS)."""
+    streaming_starting_offsets: str = "earliest"
+    """Where a query without a checkpoint starts reading the raw-events topic."""
+    streaming_max_offsets_per_trigger: int = 500_000
+    """At most this many Kafka records per micro-batch (keeps catch-up batches bounded);
+    0 means no limit."""
+    streaming_fail_on_data_loss: bool = True
+    """Stop the speed layer if Kafka deleted records it had not read yet (they would be
+    missing from the master dataset too), instead of skipping them."""
+    realtime_ttl_days: int = 8
+    """How long the speed layer's minute views are kept; the batch layer's views replace
+    them for closed days, and the data-quality check compares both within this time."""
     visitor_sketch_lg_k: int = 14
     """log2 of the HLL sketch's buckets for visitors (relative standard error about
     1.04 / sqrt(2**lg_k): 0.8 % at 14); every sketch that is merged must use the same."""
@@ -142,6 +158,15 @@ class Config:
     def spark_connectors_dir(self) -> Path:
         """The Kafka source and Cassandra connector jars (``python -m stack setup``)."""
         return self.jars_dir / "spark-connectors"
+
+    @property
+    def streaming_checkpoint_path(self) -> Path:
+        return self.streaming_checkpoint_dir or self.state_dir / "streaming" / "checkpoints"
+
+    @property
+    def streaming_late_after_ms(self) -> int:
+        """``streaming_watermark`` in milliseconds."""
+        return interval_ms(self.streaming_watermark)
 
     @property
     def spool_path(self) -> Path:
@@ -197,6 +222,21 @@ class Config:
     def env_names(cls) -> list[str]:
         """Every environment variable the config reads (for docs and deployment checks)."""
         return [_env_name(f.name) for f in dataclasses.fields(cls)]
+
+
+_UNITS_MS = {"millisecond": 1, "second": 1000, "minute": 60_000, "hour": 3_600_000,
+             "day": 86_400_000}
+
+
+def interval_ms(text: str) -> int:
+    """Milliseconds of a Spark interval string such as ``"10 minutes"`` or ``"1 second"``."""
+    parts = text.split()
+    if len(parts) != 2 or not parts[0].isdigit():
+        raise ConfigError(f"{text!r} is not an interval like '10 minutes'")
+    unit = parts[1].lower().rstrip("s")
+    if unit not in _UNITS_MS:
+        raise ConfigError(f"{text!r}: unit must be one of {', '.join(_UNITS_MS)}")
+    return int(parts[0]) * _UNITS_MS[unit]
 
 
 def _parse(name: str, type_name: str, raw: str):

@@ -55,10 +55,12 @@ def is_local_master(master: str) -> bool:
     return master == "local" or master.startswith(("local[", "local-cluster["))
 
 
-def spark_conf(config: Config, app_name: str) -> dict[str, str]:
-    """Every setting the session gets, from config alone."""
+def spark_conf(config: Config, app_name: str, *, check_jars: bool = True) -> dict[str, str]:
+    """Every setting the session gets, from config alone. ``check_jars=False`` describes a
+    launch before ``python -m stack setup`` has fetched the jars (the local run's service
+    list); a job started that way without them fails on its first Kafka read."""
     jars = connector_jars(config)
-    if not jars:
+    if check_jars and not jars:
         raise SparkSetupError(f"no Spark connector jars in {config.spark_connectors_dir}; "
                               "run `python -m stack setup`")
     local = is_local_master(config.spark_master)

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
-from analytics.config import Config
+from analytics.config import REPO_ROOT, Config
 from analytics.kafka_topics import broker_ready
+from analytics.spark_submit import submit_command, submit_env
 from analytics.storage.session import node_ready
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -217,6 +218,35 @@ def write_api(config: Config) -> Service:
     )
 
 
+def speed_layer_ready(config: Config) -> bool:
+    """The streaming job's status file is fresh and every query in it is active."""
+    from streaming.progress import read_status
+
+    status = read_status(config)
+    return bool(status and status["queries"]
+                and all(q["active"] for q in status["queries"].values()))
+
+
+def speed_layer(config: Config) -> Service:
+    """The Spark Structured Streaming job (streaming/job.py) under spark-submit."""
+    command = submit_command(config, REPO_ROOT / "streaming" / "job.py",
+                             "sitelens-speed-layer", driver_java_options=[marker(config)],
+                             check_jars=False)
+    return Service(
+        name="speed-layer",
+        command=command,
+        ports={},
+        ready=lambda: speed_layer_ready(config),
+        address=f"spark {config.spark_master}",
+        start_timeout_s=180.0,
+        stop_signal="INT",
+        stop_wait_s=60,
+        environment=submit_env(config),
+        needs_schema=True,
+    )
+
+
 def services(config: Config) -> dict[str, Service]:
     """Every service of the local run, in start order."""
-    return {s.name: s for s in (kafka(config), cassandra(config), write_api(config))}
+    return {s.name: s for s in (kafka(config), cassandra(config), write_api(config),
+                                speed_layer(config))}

@@ -35,14 +35,16 @@ def with_event_ts(df: DataFrame) -> DataFrame:
     })
 
 
-def dedup(df: DataFrame, watermark: str | None = None) -> DataFrame:
+def dedup(df: DataFrame, watermark: str | None = None, time_column: str = EVENT_TS,
+          ) -> DataFrame:
     """One row per (site_id, event_id): two events of one site with the same event_id are
     one event (METRICS.md). Needs ``event_ts`` (:func:`with_event_ts`).
 
     Streaming: ``watermark`` (e.g. ``"10 minutes"``) is required; it becomes the stream's
-    event-time watermark on ``event_ts`` and bounds how long an event id is remembered
-    (``dropDuplicatesWithinWatermark``: the first copy to arrive is kept, a copy arriving
-    more than ``watermark`` after it in event time is no longer recognised).
+    event-time watermark on ``time_column`` (default ``event_ts``) and bounds how long an
+    event id is remembered (``dropDuplicatesWithinWatermark``: the first copy to arrive is
+    kept, a copy arriving more than ``watermark`` after it in that time is no longer
+    recognised).
 
     Batch: the copy with the earliest ``event_ts`` is kept (ties broken by ``received_at``
     when the column is there); ``watermark`` is ignored.
@@ -52,7 +54,7 @@ def dedup(df: DataFrame, watermark: str | None = None) -> DataFrame:
         if not watermark:
             raise ValueError("dedup of a streaming DataFrame needs a watermark, "
                              "or the set of seen event ids grows without bound")
-        return df.withWatermark(EVENT_TS, watermark).dropDuplicatesWithinWatermark(keys)
+        return df.withWatermark(time_column, watermark).dropDuplicatesWithinWatermark(keys)
     order = [F.col(EVENT_TS).asc_nulls_last()]
     if "received_at" in df.columns:
         order.append(F.col("received_at").asc_nulls_last())

@@ -3,80 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import replace
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from analytics.config import REPO_ROOT, Config
+from analytics.config import Config
 from analytics.sites import Site, SiteRepository
+from tests.integration.services import CHROME_UA, Gunicorn, http, post_json  # noqa: F401
 
-CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-             "Chrome/141.0.0.0 Safari/537.36")
 MP_SECRET = "s3cret-for-tests"
-
-
-class Gunicorn:
-    """One write service process tree (gunicorn master + workers) for a config."""
-
-    def __init__(self, config: Config):
-        self.config = config
-        self.base = f"http://{config.write_api_host}:{config.write_api_port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 60.0) -> Gunicorn:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_")}
-        env.update(self.config.to_env())
-        self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.config.state_dir / "write-api.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "api/write/gunicorn_conf.py",
-             "api.write.asgi:app"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: see {log.name}")
-            try:
-                urllib.request.urlopen(self.base + "/healthz", timeout=5)
-                return self
-            except urllib.error.HTTPError:
-                return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("write service did not answer")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-
-
-def http(method: str, url: str, body: bytes | str | None = None, headers: dict | None = None):
-    """(status, headers with lower-case names, body bytes); 4xx/5xx do not raise."""
-    data = body.encode() if isinstance(body, str) else body
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"User-Agent": CHROME_UA, **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, _lower(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, _lower(error.headers), error.read()
-
-
-def _lower(headers) -> dict:
-    return {k.lower(): v for k, v in headers.items()}
-
-
-def post_json(url: str, payload, headers: dict | None = None):
-    status, resp_headers, body = http("POST", url, json.dumps(payload),
-                                      {"Content-Type": "text/plain", **(headers or {})})
-    return status, resp_headers, json.loads(body) if body else None
 
 
 def read_topic(config: Config, topic: str, match, expected: int, timeout: float = 30.0) -> list:

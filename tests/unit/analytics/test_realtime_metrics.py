@@ -19,14 +19,15 @@ from analytics.event_schema import spark_schema
 from analytics.metrics.events import bot_rows, counted, dedup, with_event_ts
 from analytics.metrics.realtime import (
     DEFAULT_LG_K,
-    minute_custom_events,
-    minute_pages,
-    minute_sources,
-    minute_totals,
+    mark_late,
+    minute_views,
+    speed_layer_views,
+    stream_watermark,
 )
 from analytics.metrics.sources import source_of
 
 A, B = "a.example", "b.example"
+LATE_AFTER_MS = 10 * 60_000
 
 
 def ms(clock: str) -> int:
@@ -107,8 +108,18 @@ def frame(spark, events):
 
 @pytest.fixture(scope="module")
 def events(spark):
-    """Deduplicated events with event_ts/minute, as every view takes them."""
-    return dedup(with_event_ts(frame(spark, EVENTS))).cache()
+    """Deduplicated events with event_ts/minute and lateness, as the views take them."""
+    return dedup(mark_late(with_event_ts(frame(spark, EVENTS)), LATE_AFTER_MS)).cache()
+
+
+@pytest.fixture(scope="module")
+def views(events):
+    return minute_views(events).cache()
+
+
+def view(views, name: str, key_as: str | None = None):
+    picked = views.where(F.col("view") == name)
+    return picked.withColumnRenamed("key", key_as) if key_as else picked
 
 
 def rows(df, *columns):
@@ -156,14 +167,15 @@ def test_source_utm_then_referrer_then_direct(events):
     ]
 
 
-def test_minute_totals(events):
-    got = rows(minute_totals(events), "site_id", "minute", "pageviews", "custom_events",
+def test_minute_totals(views):
+    got = rows(view(views, "totals"), "site_id", "minute", "pageviews", "custom_events",
                "engagements", "bot_events", "visitors")
     assert got == TOTALS
 
 
-def test_minute_pages(events):
-    got = rows(minute_pages(events), "site_id", "minute", "path", "pageviews", "visitors")
+def test_minute_pages(views):
+    got = rows(view(views, "pages", "path"), "site_id", "minute", "path", "pageviews",
+               "visitors")
     assert got == [
         (A, M1, "/", 2, 1), (A, M1, "/pricing", 1, 1),
         (A, M2, "/", 2, 2),
@@ -171,8 +183,9 @@ def test_minute_pages(events):
     ]
 
 
-def test_minute_sources(events):
-    got = rows(minute_sources(events), "site_id", "minute", "source", "pageviews", "visitors")
+def test_minute_sources(views):
+    got = rows(view(views, "sources", "source"), "site_id", "minute", "source", "pageviews",
+               "visitors")
     assert got == [
         (A, M1, "(direct)", 1, 1), (A, M1, "news.ycombinator.com", 1, 1),
         (A, M1, "newsletter", 1, 1),
@@ -181,8 +194,9 @@ def test_minute_sources(events):
     ]
 
 
-def test_minute_custom_events(events):
-    got = rows(minute_custom_events(events), "site_id", "minute", "name", "events", "visitors")
+def test_minute_custom_events(views):
+    got = rows(view(views, "events", "name"), "site_id", "minute", "name", "custom_events",
+               "visitors")
     assert got == [
         (A, M1, "signup", 1, 1),
         (A, M2, "download", 1, 1), (A, M2, "signup", 1, 1),
@@ -190,27 +204,61 @@ def test_minute_custom_events(events):
     ]
 
 
-def test_visitor_sketches_merge_across_minutes(events):
+def test_on_time_rows_belong_to_their_own_minute_and_nothing_is_late(views):
+    assert views.where(F.col("minute") != F.col("event_minute")).count() == 0
+    assert rows(views.groupBy("view").count(), "view", "count") == [
+        ("events", 4), ("pages", 5), ("sources", 6), ("totals", 3)]
+
+
+def test_visitor_sketches_merge_across_minutes(views):
     # Site a: v1 v2 v3 in 10:59, v1 v4 in 11:00 -> 4 distinct, not 3 + 2.
-    merged = (minute_totals(events).groupBy("site_id")
+    merged = (view(views, "totals").groupBy("site_id")
               .agg(F.hll_sketch_estimate(F.hll_union_agg("visitors_sketch")).alias("v")))
     assert rows(merged, "site_id", "v") == [(A, 4), (B, 2)]
     # Page "/" of site a: v1 in 10:59, v1 v4 in 11:00 -> 2 distinct, not 1 + 2.
-    pages = minute_pages(events).where((F.col("site_id") == A) & (F.col("path") == "/"))
+    pages = view(views, "pages").where((F.col("site_id") == A) & (F.col("key") == "/"))
     union = pages.agg(F.hll_sketch_estimate(F.hll_union_agg("visitors_sketch")).alias("v"))
     assert rows(union, "v") == [(2,)]
 
 
 def test_bot_only_minute_has_empty_sketch_and_zero_visitors(spark):
     df = with_event_ts(frame(spark, [event("z", A, "pageview", "12:00:00", "bot", bot=True)]))
-    got = rows(minute_totals(df).withColumn("has_sketch", F.col("visitors_sketch").isNotNull()),
-               "site_id", "minute", "pageviews", "bot_events", "visitors", "has_sketch")
-    assert got == [(A, "2024-05-01 12:00", 0, 1, 0, True)]
+    got = rows(minute_views(mark_late(df, LATE_AFTER_MS))
+               .withColumn("has_sketch", F.col("visitors_sketch").isNotNull()),
+               "view", "site_id", "minute", "pageviews", "bot_events", "visitors", "has_sketch")
+    assert got == [("totals", A, "2024-05-01 12:00", 0, 1, 0, True)]
+
+
+def test_late_events_leave_the_minute_views_and_are_counted_by_arrival(spark):
+    # l1 buffered 10 min exactly: on time. l2 (pageview) and l3 (bot) arrive 10 min 0.001 s
+    # and 25 min after their event time: late, counted in the minute they arrived in, with
+    # the minute they belong to; a Kafka timestamp, when there is one, is the arrival.
+    l1 = event("l1", A, "pageview", "12:00:00", "v1")
+    l2 = event("l2", A, "pageview", "12:00:10", "v2")
+    l3 = event("l3", A, "custom", "12:00:20", "bot", bot=True, name="signup")
+    l1["received_at"] = ms("12:10:00")
+    l2["received_at"] = ms("12:10:10.001")
+    l3["received_at"] = ms("12:00:20")
+    df = with_event_ts(frame(spark, [l1, l2, l3]))
+    df = df.withColumn("kafka_timestamp", F.when(
+        F.col("event_id") == "l3", F.timestamp_millis(F.lit(ms("12:25:20")))))
+    got = rows(minute_views(mark_late(df, LATE_AFTER_MS))
+               .withColumn("event_minute", F.date_format("event_minute", "HH:mm")),
+               "view", "minute", "event_minute", "pageviews", "custom_events", "bot_events",
+               "visitors")
+    assert got == [
+        ("late", "2024-05-01 12:10", "12:00", 1, 0, 0, 0),
+        ("late", "2024-05-01 12:25", "12:00", 0, 0, 1, 0),
+        ("pages", "2024-05-01 12:00", "12:00", 1, 0, 0, 1),
+        ("sources", "2024-05-01 12:00", "12:00", 1, 0, 0, 1),
+        ("totals", "2024-05-01 12:00", "12:00", 1, 0, 0, 1),
+    ]
 
 
 def test_config_defaults_match_the_functions():
-    assert (Config().streaming_watermark, Config().visitor_sketch_lg_k) == (
-        "10 minutes", DEFAULT_LG_K)
+    assert (Config().streaming_late_after_ms, Config().visitor_sketch_lg_k) == (
+        LATE_AFTER_MS, DEFAULT_LG_K)
+    assert stream_watermark(LATE_AFTER_MS) == "720000 milliseconds"
 
 
 def _write_json_lines(folder, name, events):
@@ -219,7 +267,7 @@ def _write_json_lines(folder, name, events):
     hidden.rename(folder / name)
 
 
-def test_minute_totals_run_as_one_streaming_query(spark, tmp_path):
+def test_views_run_as_one_streaming_query(spark, tmp_path):
     inbox = tmp_path / "events"
     inbox.mkdir()
     # Batch 1: everything but e3's later copy (which copy of a duplicate pair in one
@@ -228,34 +276,43 @@ def test_minute_totals_run_as_one_streaming_query(spark, tmp_path):
     stream = spark.readStream.schema(spark_schema()).json(str(inbox))
     with pytest.raises(ValueError, match="watermark"):
         dedup(with_event_ts(stream))
-    query = (minute_totals(dedup(with_event_ts(stream), "10 minutes"))
-             .writeStream.outputMode("update").format("memory").queryName("rt_totals")
+    query = (speed_layer_views(stream, LATE_AFTER_MS)
+             .writeStream.outputMode("update").format("memory").queryName("rt_views")
              .option("checkpointLocation", str(tmp_path / "checkpoint")).start())
     columns = ("site_id", "minute", "pageviews", "custom_events", "engagements",
                "bot_events", "visitors")
+
+    def totals():
+        return rows(spark.table("rt_views").where(F.col("view") == "totals"), *columns)
+
     try:
         query.processAllAvailable()
-        first = rows(spark.table("rt_totals"), *columns)
+        first = totals()
         assert first == TOTALS
         # Batch 2: copies of e1 and e3 arrive later (ids remembered across micro-batches,
         # so they count nothing), and v6 views a page of site a at 10:59.
         _write_json_lines(inbox, "2.json", [
             E1_COPY, E3_COPY_LATER_MINUTE, event("e13", A, "pageview", "10:59:45", "v6")])
         query.processAllAvailable()
-        emitted = Counter(rows(spark.table("rt_totals"), *columns)) - Counter(first)
+        emitted = Counter(totals()) - Counter(first)
         assert sorted(emitted.elements()) == [(A, M1, 4, 1, 1, 2, 4)]
-        # Batch 3: an event at 11:30 moves the watermark to 11:20; the minutes before it
-        # leave the aggregation's state (grouping by a window on the watermarked event_ts
-        # is what allows that) and an event for 10:59 arriving now is dropped as too late.
-        seen = Counter(rows(spark.table("rt_totals"), *columns))
+        # Batch 3: an event at 11:30 moves Spark's watermark to 11:18 (10 min + 2 min
+        # slack); the minutes before it leave the aggregation's state (grouping by a
+        # window on the watermarked column is what allows that). Batch 4: an event for
+        # 10:59 that claims to have been received at once (so mark_late finds it on time)
+        # is behind Spark's watermark and dropped by it -- the case the slack is for.
+        seen = Counter(totals())
         _write_json_lines(inbox, "3.json", [event("e14", A, "pageview", "11:30:00", "v7")])
         query.processAllAvailable()
         _write_json_lines(inbox, "4.json", [event("e15", A, "pageview", "10:59:30", "v8")])
         query.processAllAvailable()
-        emitted = Counter(rows(spark.table("rt_totals"), *columns)) - seen
+        emitted = Counter(totals()) - seen
         assert sorted(emitted.elements()) == [(A, "2024-05-01 11:30", 1, 0, 0, 0, 1)]
-        state = {op["operatorName"]: op["numRowsTotal"]
-                 for op in query.lastProgress["stateOperators"]}
-        assert state == {"stateStoreSave": 1, "dedupeWithinWatermark": 1}
+        progress = query.lastProgress
+        state = {op["operatorName"]: op["numRowsTotal"] for op in progress["stateOperators"]}
+        # e14 fans out into totals, pages "/" and sources "(direct)": 3 groups.
+        assert state == {"stateStoreSave": 3, "dedupeWithinWatermark": 1}
+        dropped = sum(op["numRowsDroppedByWatermark"] for op in progress["stateOperators"])
+        assert dropped == 1
     finally:
         query.stop()

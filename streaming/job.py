@@ -1,0 +1,105 @@
+"""The speed layer's Spark job: ``spark-submit streaming/job.py`` (the local run starts it
+as the ``speed-layer`` service; ``analytics.spark_submit`` builds the command).
+
+Two streaming queries read the raw-events topic, each with its own checkpoint:
+
+- ``raw_events``: every record into Cassandra -- well-formed events into the master table
+  ``raw_events``, malformed ones into ``malformed_events`` (kept, never dropped);
+- ``realtime_views``: well-formed events -> event time, lateness, dedup on (site, event id)
+  within the watermark, the minute views (one aggregation, RocksDB state) -> the
+  ``realtime_*`` tables.
+
+A crash at any point is safe: on restart each query replays its unfinished micro-batch
+from the checkpoint and the sinks' writes are idempotent. SIGTERM/SIGINT stop the queries
+between batches.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from pyspark.sql import functions as F
+
+from analytics.config import Config
+from analytics.metrics.realtime import speed_layer_views
+from analytics.spark_session import MALFORMED, parse_enriched, read_kafka, spark_session, stop_spark
+from streaming.progress import ProgressLog
+from streaming.sinks import raw_events_writer, realtime_views_writer
+
+APP_NAME = "sitelens-speed-layer"
+RAW_QUERY, VIEWS_QUERY = "raw_events", "realtime_views"
+POLL_S = 2.0
+STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+STREAMING_SQL_CONF = {
+    # Event ids of the last minutes live in the dedup state: RocksDB keeps them on local
+    # disk with bounded memory (the default store holds every key on the JVM heap).
+    "spark.sql.streaming.stateStore.providerClass": STATE_STORE,
+    "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
+}
+
+
+def kafka_options(config: Config) -> dict[str, str]:
+    options = {"failOnDataLoss": str(config.streaming_fail_on_data_loss).lower()}
+    if config.streaming_max_offsets_per_trigger > 0:
+        options["maxOffsetsPerTrigger"] = str(config.streaming_max_offsets_per_trigger)
+    return options
+
+
+def start_queries(spark, config: Config) -> list:
+    for key, value in STREAMING_SQL_CONF.items():
+        spark.conf.set(key, value)
+    checkpoints = config.streaming_checkpoint_path
+
+    def records():
+        return parse_enriched(read_kafka(
+            spark, config, config.topic_raw_events, config.streaming_starting_offsets,
+            streaming=True, options=kafka_options(config)))
+
+    def started(frame, name: str):
+        return (frame.queryName(name)
+                .trigger(processingTime=config.streaming_trigger)
+                .option("checkpointLocation", str(checkpoints / name))
+                .start())
+
+    raw = started(records().writeStream.foreachBatch(raw_events_writer(config)), RAW_QUERY)
+    well_formed = records().where(~F.col(MALFORMED))
+    views = speed_layer_views(well_formed, config.streaming_late_after_ms,
+                              config.visitor_sketch_lg_k)
+    realtime = started(views.writeStream.outputMode("update")
+                       .foreachBatch(realtime_views_writer(config)), VIEWS_QUERY)
+    return [raw, realtime]
+
+
+def run(config: Config) -> int:
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    spark = spark_session(config, APP_NAME)
+    progress = ProgressLog(config)
+    queries = start_queries(spark, config)
+    print(f"{APP_NAME}: queries {', '.join(q.name for q in queries)} started; "
+          f"checkpoints in {config.streaming_checkpoint_path}", flush=True)
+    failed = None
+    try:
+        while not stopping.is_set():
+            progress.poll(queries)
+            failed = next((q for q in queries if not q.isActive), None)
+            if failed is not None:
+                break
+            stopping.wait(POLL_S)
+    finally:
+        for query in queries:
+            query.stop()
+        progress.close()
+        stop_spark(spark)
+    if failed is not None:
+        print(f"{APP_NAME}: query {failed.name} stopped: {failed.exception()}",
+              file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(Config.from_env()))
