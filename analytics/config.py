@@ -123,6 +123,11 @@ class Config:
     spark_driver_host: str = ""
     """Address executors reach the driver at; empty means 127.0.0.1 for local masters and
     Spark's own choice otherwise."""
+    cassandra_write_batch_bytes: int = 32 * 1024
+    """Spark jobs group rows of one partition into unlogged batches of up to this size
+    (stay under Cassandra's batch_size_fail_threshold, 50 KiB by default)."""
+    cassandra_write_concurrency: int = 16
+    """Batches each Spark task keeps in flight to Cassandra."""
     streaming_watermark: str = "10 minutes"
     """How late an event may arrive and still reach the speed layer's minute views (and
     how long event ids are remembered for dedup); later ones are left to the batch layer."""
@@ -133,6 +138,9 @@ class Config:
     <state_dir>/streaming/checkpoints. On a cluster: a shared path (HDFS, S3, NFS)."""
     streaming_starting_offsets: str = "earliest"
     """Where a query without a checkpoint starts reading the raw-events topic."""
+    streaming_state_partitions: int = 2
+    """Partitions of the speed layer's state (dedup and aggregation); fixed when a query's
+    checkpoint is created. One or two per core of the cluster that runs the job."""
     streaming_max_offsets_per_trigger: int = 500_000
     """At most this many Kafka records per micro-batch (keeps catch-up batches bounded);
     0 means no limit."""

@@ -37,7 +37,6 @@ MALFORMED = "malformed"
 """True when the value is not an enriched event: not JSON, not an object, a field of the
 wrong type, or a required field missing. The event columns of such a row are null."""
 KAFKA_COLUMNS = ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")
-_CORRUPT = "_corrupt_record"
 
 Offsets = str | Mapping[int, int]
 
@@ -76,6 +75,8 @@ def spark_conf(config: Config, app_name: str, *, check_jars: bool = True) -> dic
         "spark.cassandra.connection.host": ",".join(config.cassandra_hosts),
         "spark.cassandra.connection.port": str(config.cassandra_port),
         "spark.cassandra.connection.localDC": config.cassandra_datacenter,
+        "spark.cassandra.output.batch.size.bytes": str(config.cassandra_write_batch_bytes),
+        "spark.cassandra.output.concurrent.writes": str(config.cassandra_write_concurrency),
         "spark.ui.enabled": "true" if config.spark_ui_enabled else "false",
         "spark.ui.port": str(config.spark_ui_port),
         "spark.ui.showConsoleProgress": "false",
@@ -155,13 +156,14 @@ def parse_enriched(df: DataFrame) -> DataFrame:
     null event columns, and keeps its text in ``raw_json`` to be counted or set aside.
     """
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     schema = spark_schema()
-    with_corrupt = T.StructType([*schema.fields, T.StructField(_CORRUPT, T.StringType())])
     text = F.col("value").cast("string")
-    parsed = F.from_json(text, with_corrupt,
-                         {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT})
+    # No options (no corrupt-record column): that lets Spark's optimizer parse only the
+    # fields a query uses (the raw-events sink needs the required ones, the views a dozen).
+    # A value that is not a JSON object, or has a field of the wrong type, parses to
+    # nulls, so the required-field check below flags it as well.
+    parsed = F.from_json(text, schema)
     staged = df.select(
         parsed.alias("_event"),
         text.alias(RAW_JSON),
@@ -171,7 +173,7 @@ def parse_enriched(df: DataFrame) -> DataFrame:
         F.col("timestamp").alias("kafka_timestamp"),
     )
     event = F.col("_event")
-    complete = event.isNotNull() & event[_CORRUPT].isNull()
+    complete = event.isNotNull()
     for name in enriched_schema()["required"]:
         complete = complete & event[name].isNotNull()
     staged = staged.withColumn(MALFORMED, ~F.coalesce(complete, F.lit(False)))

@@ -50,6 +50,7 @@ def kafka_options(config: Config) -> dict[str, str]:
 def start_queries(spark, config: Config) -> list:
     for key, value in STREAMING_SQL_CONF.items():
         spark.conf.set(key, value)
+    spark.conf.set("spark.sql.shuffle.partitions", str(config.streaming_state_partitions))
     checkpoints = config.streaming_checkpoint_path
 
     def records():

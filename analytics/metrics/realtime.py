@@ -154,11 +154,19 @@ def minute_views(df: DataFrame, lg_k: int = DEFAULT_LG_K) -> DataFrame:
     )
 
 
+VIEW_INPUT_COLUMNS = ("site_id", "event_id", "kind", "name", "path", "utm_source",
+                      "referrer_host", "visitor_id", "is_bot", "event_time", "received_at")
+"""The event fields the views use; the rest are dropped before the shuffle of the dedup."""
+
+
 def speed_layer_views(events: DataFrame, late_after_ms: int, lg_k: int = DEFAULT_LG_K,
                       ) -> DataFrame:
-    """Parsed, valid events -> :func:`minute_views`: event time, lateness, dedup (with the
-    stream watermark when ``events`` is streaming), then the one aggregation."""
-    timed = mark_late(with_event_ts(events), late_after_ms)
+    """Parsed, valid events -> :func:`minute_views`: the fields the views use, event time,
+    lateness, dedup (with the stream watermark when ``events`` is streaming), then the one
+    aggregation."""
+    columns = [*VIEW_INPUT_COLUMNS, *(["kafka_timestamp"] if "kafka_timestamp" in events.columns
+                                      else [])]
+    timed = mark_late(with_event_ts(events.select(*columns)), late_after_ms)
     unique = dedup(timed, stream_watermark(late_after_ms), time_column=VIEW_TS)
     return minute_views(unique, lg_k)
 
