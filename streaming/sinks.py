@@ -11,17 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pyspark.sql import functions as F
-
+from analytics import raw_events
 from analytics.config import Config
-from analytics.spark_session import CASSANDRA_FORMAT, MALFORMED
-from streaming.tables import (
-    MALFORMED_EVENTS,
-    RAW_EVENTS,
-    malformed_rows,
-    raw_event_rows,
-    realtime_rows,
-)
+from analytics.spark_session import CASSANDRA_FORMAT
+from streaming.tables import REALTIME_VIEWS, realtime_view_rows
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -44,33 +37,24 @@ class CassandraTables:
 
 
 def raw_events_writer(config: Config) -> BatchWriter:
-    """Parsed Kafka records -> every well-formed event into ``raw_events`` (the master
-    dataset: duplicates and bot events too, dedup is the readers' job), every malformed
-    record into ``malformed_events``."""
+    """Parsed Kafka records -> ``raw_event_chunks``: every event (the master dataset:
+    duplicates and bot events too, dedup is the readers' job) and every malformed record
+    (under the reserved site ``_malformed``), in one pass."""
     tables = CassandraTables(config)
 
     def write_batch(records: DataFrame, batch_id: int) -> None:
-        records.persist()
-        try:
-            tables.write(raw_event_rows(records.where(~F.col(MALFORMED))), RAW_EVENTS)
-            tables.write(malformed_rows(records.where(F.col(MALFORMED))), MALFORMED_EVENTS)
-        finally:
-            records.unpersist()
+        tables.write(raw_events.to_chunks(records), raw_events.TABLE)
 
     return write_batch
 
 
 def realtime_views_writer(config: Config) -> BatchWriter:
-    """Updated minute aggregates (``outputMode("update")``) -> the realtime tables."""
+    """Updated minute aggregates (``outputMode("update")``) -> ``realtime_views``, in one
+    write (one Spark job) per micro-batch."""
     tables = CassandraTables(config)
     ttl_s = config.realtime_ttl_days * 86_400
 
     def write_batch(views: DataFrame, batch_id: int) -> None:
-        views.persist()
-        try:
-            for table, rows in realtime_rows(views).items():
-                tables.write(rows, table, ttl_s)
-        finally:
-            views.unpersist()
+        tables.write(realtime_view_rows(views), REALTIME_VIEWS, ttl_s)
 
     return write_batch

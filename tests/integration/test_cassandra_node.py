@@ -24,24 +24,26 @@ def test_keyspace_replication_comes_from_config(stack, cql):
     assert dict(row.replication)["replication_factor"] == str(stack.cassandra_replication_factor)
 
 
-def test_write_and_read_raw_events(cql):
+def test_write_and_read_raw_event_chunks(cql):
     site = f"site-{uuid.uuid4().hex[:8]}"
     hour = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
-    events = [
-        (uuid.uuid4(), datetime(2026, 3, 29, 1, 5, 7, 250000, tzinfo=UTC), "pageview"),
-        (uuid.uuid4(), datetime(2026, 3, 29, 1, 59, 59, tzinfo=UTC), "custom"),
-    ]
-    insert = cql.prepare("INSERT INTO raw_events (site_id, hour, event_time, event_id, kind, "
-                         "payload) VALUES (?, ?, ?, ?, ?, ?)")
-    for event_id, at, kind in events:
-        cql.execute(insert, (site, hour, at, event_id, kind, json.dumps({"kind": kind})))
-    cql.execute(insert, (site, hour, events[0][1], events[0][0], "pageview",
-                         json.dumps({"kind": "pageview"})))  # the same event again: upsert
-    rows = list(cql.execute("SELECT event_time, event_id, kind, payload FROM raw_events "
-                            "WHERE site_id = %s AND hour = %s", (site, hour)))
-    assert [(r.event_id, r.event_time.replace(tzinfo=UTC), r.kind) for r in rows] == \
-        events
-    assert json.loads(rows[1].payload) == {"kind": "custom"}
+    payload = [json.dumps({"kind": "pageview"}), json.dumps({"kind": "custom"})]
+    insert = cql.prepare(
+        "INSERT INTO raw_event_chunks (site_id, hour, kafka_topic, kafka_partition, "
+        "first_offset, last_offset, events, first_event_time, last_event_time, offsets, "
+        "payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    first, last = datetime(2026, 3, 29, 1, 5, 7, 250000, tzinfo=UTC), \
+        datetime(2026, 3, 29, 1, 59, 59, tzinfo=UTC)
+    row = (site, hour, "events.raw", 2, 40, 45, 2, first, last, [40, 45], payload)
+    cql.execute(insert, row)
+    cql.execute(insert, row)  # a replayed micro-batch: the same chunk, upserted
+    cql.execute(insert, (site, hour, "events.raw", 0, 7, 7, 1, first, first, [7], payload[:1]))
+    rows = list(cql.execute("SELECT kafka_partition, first_offset, events, first_event_time, "
+                            "offsets, payload FROM raw_event_chunks WHERE site_id = %s AND "
+                            "hour = %s", (site, hour)))
+    assert [(r.kafka_partition, r.first_offset, r.events, r.first_event_time.replace(tzinfo=UTC),
+             r.offsets, r.payload) for r in rows] == [
+        (0, 7, 1, first, [7], payload[:1]), (2, 40, 2, first, [40, 45], payload)]
 
 
 def test_an_edited_applied_migration_is_refused(stack, cql):

@@ -13,6 +13,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from pyspark.sql import functions as F
 
+from analytics import raw_events
 from analytics.event_schema import enriched_validator, spark_schema
 from analytics.spark_session import (
     CASSANDRA_FORMAT,
@@ -164,15 +165,11 @@ def test_parse_flags_every_kind_of_bad_value(spark, produced):
     assert parse_enriched(records).columns == [*FIELDS, RAW_JSON, MALFORMED, *KAFKA_COLUMNS]
 
 
-def test_cassandra_connector_writes_and_reads_raw_events(spark, stack, parsed, produced,
-                                                         capsys):
-    event_time = F.timestamp_millis("event_time")
-    table = {"keyspace": stack.cassandra_keyspace, "table": "raw_events"}
-    (parsed.where(~F.col(MALFORMED))
-        .select("site_id", F.date_trunc("hour", event_time).alias("hour"),
-                event_time.alias("event_time"), "event_id", "kind",
-                F.col(RAW_JSON).alias("payload"))
-        .write.format(CASSANDRA_FORMAT).options(**table).mode("append").save())
+def test_cassandra_connector_writes_and_reads_raw_event_chunks(spark, stack, parsed, produced,
+                                                               capsys):
+    table = {"keyspace": stack.cassandra_keyspace, "table": raw_events.TABLE}
+    chunks = raw_events.to_chunks(parsed)
+    chunks.write.format(CASSANDRA_FORMAT).options(**table).mode("append").save()
 
     hours = sorted({at.replace(minute=0, second=0, microsecond=0) for at in produced.times})
     assert [iso_ms(h) for h in hours] == ["2026-03-01T10:00:00.000", "2026-03-01T11:00:00.000"]
@@ -182,14 +179,15 @@ def test_cassandra_connector_writes_and_reads_raw_events(spark, stack, parsed, p
     plan = capsys.readouterr().out
     assert '["site_id" = ?, ' + produced.site + "]" in plan
     assert '["hour" IN (?, ?), ' in plan
-    rows = stored.select("site_id", F.date_format("hour", ISO_MS).alias("hour"),
-                         F.date_format("event_time", ISO_MS).alias("event_time"),
-                         "event_id", "kind", "payload").collect()
-    expected = [(produced.site, iso_ms(at.replace(minute=0, second=0, microsecond=0)),
-                 iso_ms(at), event["event_id"], event["kind"], json.dumps(event))
-                for event, at in zip(produced.events, produced.times, strict=True)]
+    events = parse_enriched(raw_events.from_chunks(stored))
+    rows = events.select("site_id", "event_id", "kind", "event_time", MALFORMED,
+                         RAW_JSON).collect()
+    expected = [(produced.site, event["event_id"], event["kind"], event["event_time"], False,
+                 json.dumps(event)) for event in produced.events]
     assert sorted(tuple(row) for row in rows) == sorted(expected)
-    assert json.loads(rows[0].payload)["site_id"] == produced.site
+    per_hour = sorted((iso_ms(r.hour), r.events) for r in stored.collect())
+    # one partition (the producer keys by site): a chunk per hour, the second of three events
+    assert per_hour == [("2026-03-01T10:00:00.000", 1), ("2026-03-01T11:00:00.000", 3)]
 
 
 def test_to_pandas_on_a_small_frame(parsed, produced):
@@ -204,3 +202,10 @@ def test_to_pandas_on_a_small_frame(parsed, produced):
     assert frame["is_bot"].tolist() == [False] * len(produced.events)
     assert [epoch_ms(at.tz_localize(UTC)) for at in frame["at"]] == \
         [e["event_time"] for e in produced.events]
+
+
+def test_malformed_records_are_kept_in_their_own_chunks(spark, parsed, produced):
+    chunks = raw_events.to_chunks(parsed).where(F.col("site_id") == raw_events.MALFORMED_SITE)
+    kept = [text for row in chunks.where(F.col("kafka_topic") == produced.topic).collect()
+            for text in row.payload]
+    assert produced.malformed in kept

@@ -95,9 +95,9 @@ def test_start_stop_start_keeps_topics_messages_rows_and_migrations(private):
     event_id = uuid.uuid4()
     hour = datetime(2026, 1, 1, 0, tzinfo=UTC)
     cluster, session = connect(private, private.cassandra_keyspace)
-    session.execute("INSERT INTO raw_events (site_id, hour, event_time, event_id, kind, payload)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    ("s1", hour, hour, event_id, "pageview", "{}"))
+    session.execute("INSERT INTO raw_event_chunks (site_id, hour, kafka_topic, kafka_partition, "
+                    "first_offset, events, payload) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    ("s1", hour, "t", 0, 0, 1, [json.dumps({"event_id": str(event_id)})]))
     cluster.shutdown()
 
     lifecycle.stop(private, log=notes.append)
@@ -107,9 +107,9 @@ def test_start_stop_start_keeps_topics_messages_rows_and_migrations(private):
     assert _read_topic(private, marker_value) == sent
     cluster, session = connect(private, private.cassandra_keyspace)
     try:
-        row = session.execute("SELECT event_id FROM raw_events WHERE site_id = %s AND hour = %s",
-                              ("s1", hour)).one()
-        assert row.event_id == event_id
+        row = session.execute("SELECT payload FROM raw_event_chunks WHERE site_id = %s AND "
+                              "hour = %s", ("s1", hour)).one()
+        assert json.loads(row.payload[0]) == {"event_id": str(event_id)}
         assert migrate(private, session) == []  # nothing re-runs after a restart
     finally:
         cluster.shutdown()

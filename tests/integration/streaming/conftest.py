@@ -95,3 +95,17 @@ def wait_for_next_minute_if_late(margin_s: float = 12.0) -> datetime:
         time.sleep(60.5 - now.second - now.microsecond / 1e6)
         now = datetime.now(UTC)
     return now.replace(second=0, microsecond=0)
+
+
+def raw_events_of(cql, site: str, hours) -> list[dict]:
+    """The events of ``raw_event_chunks`` for a site and UTC hours, each with its Kafka
+    coordinates under ``_kafka``, in (partition, offset) order."""
+    found = []
+    for hour in hours:
+        for chunk in cql.execute("SELECT kafka_topic, kafka_partition, offsets, payload FROM "
+                                 "raw_event_chunks WHERE site_id = %s AND hour = %s",
+                                 (site, hour)):
+            for offset, text in zip(chunk.offsets, chunk.payload, strict=True):
+                found.append({**json.loads(text), "_kafka": (chunk.kafka_topic,
+                                                            chunk.kafka_partition, offset)})
+    return sorted(found, key=lambda e: e["_kafka"])

@@ -22,7 +22,11 @@ import pytest
 from analytics.sites import Site, SiteRepository
 from streaming.progress import stream_name
 from tests.integration.services import CHROME_UA, Gunicorn, SpeedLayer, post_json
-from tests.integration.streaming.conftest import pipeline_config, wait_caught_up
+from tests.integration.streaming.conftest import (
+    pipeline_config,
+    raw_events_of,
+    wait_caught_up,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -71,8 +75,9 @@ def hours_between(start: datetime, end: datetime) -> list[datetime]:
 
 
 def raw_rows(cql, site: str, hours) -> int:
-    return sum(cql.execute("SELECT count(*) FROM raw_events WHERE site_id = %s AND hour = %s",
-                           (site, hour)).one()[0] for hour in hours)
+    """Events stored in the site's chunks (the chunks' own counts)."""
+    return sum(row.events for hour in hours for row in cql.execute(
+        "SELECT events FROM raw_event_chunks WHERE site_id = %s AND hour = %s", (site, hour)))
 
 
 def recorded_runs(cql, config, since: datetime) -> set[str]:
@@ -114,14 +119,26 @@ def test_kill_and_restart_from_checkpoint_counts_every_event_once(stack, cql, tm
 
     copies = NEW_PAGEVIEWS + NEW_CUSTOM + (REQUESTS - 1) * (NEW_PAGEVIEWS + NEW_CUSTOM + RETRIED)
     assert client.copies == copies == 1598
-    # Raw table: every copy once (a retry has its own receive time, so its own row);
-    # replayed micro-batches rewrote the same rows.
+    # Master dataset: every copy once (a retry is a record of its own); replayed
+    # micro-batches rewrote the same chunks.
     assert raw_rows(cql, site.site_id, hours) == copies
+    stored = raw_events_of(cql, site.site_id, hours)
+    assert len(stored) == copies
+    assert len({r["_kafka"] for r in stored}) == copies
 
-    days = sorted({h.date() for h in hours})
-    totals = [row for day in days for row in cql.execute(
-        "SELECT pageviews, custom_events, bot_events, visitors_sketch FROM realtime_totals "
-        "WHERE site_id = %s AND day = %s", (site.site_id, day))]
+    def view(name: str) -> list:
+        return [row for hour in hours for row in cql.execute(
+            "SELECT key, pageviews, custom_events, bot_events, visitors_sketch FROM "
+            "realtime_views WHERE site_id = %s AND view_name = %s AND hour = %s",
+            (site.site_id, name, hour))]
+
+    def by_key(rows, measure: str) -> dict[str, int]:
+        sums: dict[str, int] = {}
+        for row in rows:
+            sums[row.key] = sums.get(row.key, 0) + getattr(row, measure)
+        return sums
+
+    totals = view("totals")
     assert sum(r.pageviews for r in totals) == REQUESTS * NEW_PAGEVIEWS == 1200
     assert sum(r.custom_events for r in totals) == REQUESTS * NEW_CUSTOM == 240
     assert sum(r.bot_events for r in totals) == 0
@@ -129,21 +146,10 @@ def test_kill_and_restart_from_checkpoint_counts_every_event_once(stack, cql, tm
     for row in totals:
         union.update(datasketches.hll_sketch.deserialize(row.visitors_sketch))
     assert round(union.get_estimate()) == VISITORS
-
-    pages = [row for hour in hours for row in cql.execute(
-        "SELECT path, pageviews FROM realtime_pages WHERE site_id = %s AND hour = %s",
-        (site.site_id, hour))]
-    by_path: dict[str, int] = {}
-    for row in pages:
-        by_path[row.path] = by_path.get(row.path, 0) + row.pageviews
     # Request i views /p{i % 7}: requests 0..79 give /p0..p2 12 requests, /p3..p6 11.
-    assert by_path == {f"/p{p}": NEW_PAGEVIEWS * (12 if p < 3 else 11) for p in range(7)}
-    events = [row for hour in hours for row in cql.execute(
-        "SELECT name, events FROM realtime_events WHERE site_id = %s AND hour = %s",
-        (site.site_id, hour))]
-    by_name: dict[str, int] = {}
-    for row in events:
-        by_name[row.name] = by_name.get(row.name, 0) + row.events
-    assert by_name == {"c0": 27 * NEW_CUSTOM, "c1": 27 * NEW_CUSTOM, "c2": 26 * NEW_CUSTOM}
+    assert by_key(view("pages"), "pageviews") == {
+        f"/p{p}": NEW_PAGEVIEWS * (12 if p < 3 else 11) for p in range(7)}
+    assert by_key(view("events"), "custom_events") == {
+        "c0": 27 * NEW_CUSTOM, "c1": 27 * NEW_CUSTOM, "c2": 26 * NEW_CUSTOM}
 
     assert len(recorded_runs(cql, config, began)) == 2  # the killed run and the restarted one

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from confluent_kafka import Producer
 
+from analytics.raw_events import MALFORMED_SITE
 from analytics.sites import Site, SiteRepository
 from tests.integration.services import CHROME_UA, SpeedLayer, post_json
 from tests.integration.streaming.conftest import (
@@ -23,6 +24,7 @@ from tests.integration.streaming.conftest import (
     GOOGLEBOT_UA,
     SAFARI_IPHONE_UA,
     pipeline_config,
+    raw_events_of,
     wait_caught_up,
     wait_for_next_minute_if_late,
 )
@@ -123,104 +125,98 @@ def utc(minute: datetime) -> datetime:
     return minute.replace(tzinfo=None)
 
 
-def test_realtime_totals_per_utc_minute(speed):
-    m, cql = speed["minute"], speed["cql"]
-    rows = []
-    for site in (speed["k"], speed["n"]):
-        for day in {m.date(), (m - timedelta(minutes=3)).date()}:
-            rows += cql.execute(
-                "SELECT site_id, minute, pageviews, custom_events, engagements, bot_events, "
-                "visitors FROM realtime_totals WHERE site_id = %s AND day = %s", (site, day))
-    got = sorted(tuple(r) for r in rows)
-    # k at M: pageviews k1 k3 (k1's retry is the same event), custom k2 (twice in one
-    # batch: one event), engagement k4, bots k5 k6, visitors v1 v2. k at M-3: k7 buffered
-    # 3 minutes (v3). k8, buffered 20 minutes, is late: not in any minute here.
-    # n at M: pageviews n1 n2 n4, custom n3, visitors v1 v2 (another site: other visitors
-    # even with the same address and browser).
-    assert got == sorted([
-        (speed["k"], utc(m), 2, 1, 1, 2, 2),
-        (speed["k"], utc(m - timedelta(minutes=3)), 1, 0, 0, 0, 1),
-        (speed["n"], utc(m), 3, 1, 0, 0, 2),
-    ])
+COLUMNS = {
+    "totals": "minute, pageviews, custom_events, engagements, bot_events, visitors",
+    "pages": "minute, key, pageviews, visitors",
+    "sources": "minute, key, pageviews, visitors",
+    "events": "minute, key, custom_events, visitors",
+    "late": "event_minute, minute, pageviews, custom_events, engagements, bot_events",
+}
 
 
-def _by_hour(cql, table: str, columns: tuple[str, str], site: str, minutes: list[datetime]):
-    key, value = columns
+def view_rows(cql, site: str, view: str, minutes: list[datetime]) -> list[tuple]:
+    """Sorted rows of one view of ``realtime_views`` for the UTC hours of ``minutes``."""
     hours = {utc(x.replace(minute=0)) for x in minutes}
     rows = []
     for hour in hours:
-        rows += cql.execute(f"SELECT minute, {key}, {value}, visitors FROM {table} "
-                            "WHERE site_id = %s AND hour = %s", (site, hour))
+        rows += cql.execute(f"SELECT {COLUMNS[view]} FROM realtime_views WHERE site_id = %s "
+                            "AND view_name = %s AND hour = %s", (site, view, hour))
     return sorted(tuple(r) for r in rows)
+
+
+def test_realtime_totals_per_utc_minute(speed):
+    m, cql, k, n = speed["minute"], speed["cql"], speed["k"], speed["n"]
+    m3 = m - timedelta(minutes=3)
+    # k at M: pageviews k1 k3 (k1's retry is the same event), custom k2 (twice in one
+    # batch: one event), engagement k4, bots k5 k6, visitors v1 v2. k at M-3: k7 buffered
+    # 3 minutes (v3). k8, buffered 20 minutes, is late: not in any minute here.
+    assert view_rows(cql, k, "totals", [m, m3]) == sorted([
+        (utc(m), 2, 1, 1, 2, 2), (utc(m3), 1, 0, 0, 0, 1)])
+    # n at M: pageviews n1 n2 n4, custom n3, visitors v1 v2 (another site: other visitors
+    # even with the same address and browser).
+    assert view_rows(cql, n, "totals", [m]) == [(utc(m), 3, 1, 0, 0, 2)]
 
 
 def test_top_pages_sources_and_custom_events_per_minute(speed):
     m, cql, k, n = speed["minute"], speed["cql"], speed["k"], speed["n"]
     m3 = m - timedelta(minutes=3)
-    assert _by_hour(cql, "realtime_pages", ("path", "pageviews"), k, [m, m3]) == sorted([
+    assert view_rows(cql, k, "pages", [m, m3]) == sorted([
         (utc(m), "/", 1, 1), (utc(m), "/pricing", 1, 1), (utc(m3), "/docs", 1, 1)])
-    assert _by_hour(cql, "realtime_pages", ("path", "pageviews"), n, [m]) == [
-        (utc(m), "/", 2, 2), (utc(m), "/about", 1, 1)]
-    assert _by_hour(cql, "realtime_sources", ("source", "pageviews"), k, [m, m3]) == sorted([
+    assert view_rows(cql, n, "pages", [m]) == [(utc(m), "/", 2, 2), (utc(m), "/about", 1, 1)]
+    assert view_rows(cql, k, "sources", [m, m3]) == sorted([
         (utc(m), "(direct)", 1, 1), (utc(m), "newsletter", 1, 1), (utc(m3), "(direct)", 1, 1)])
-    assert _by_hour(cql, "realtime_sources", ("source", "pageviews"), n, [m]) == sorted([
+    assert view_rows(cql, n, "sources", [m]) == sorted([
         (utc(m), "(direct)", 1, 1), (utc(m), "news.ycombinator.com", 1, 1),
         (utc(m), "twitter", 1, 1)])
-    assert _by_hour(cql, "realtime_events", ("name", "events"), k, [m, m3]) == [
-        (utc(m), "signup", 1, 1)]
-    assert _by_hour(cql, "realtime_events", ("name", "events"), n, [m]) == [
-        (utc(m), "download", 1, 1)]
+    assert view_rows(cql, k, "events", [m, m3]) == [(utc(m), "signup", 1, 1)]
+    assert view_rows(cql, n, "events", [m]) == [(utc(m), "download", 1, 1)]
 
 
 def test_late_event_is_counted_apart_by_its_own_minute(speed):
     m, cql = speed["minute"], speed["cql"]
     m20 = m - timedelta(minutes=20)
-    rows = cql.execute("SELECT event_minute, arrived_minute, pageviews, custom_events, "
-                       "engagements, bot_events FROM realtime_late WHERE site_id = %s "
-                       "AND day = %s", (speed["k"], m20.date()))
-    assert sorted(tuple(r) for r in rows) == [(utc(m20), utc(m), 1, 0, 0, 0)]
+    assert view_rows(cql, speed["k"], "late", [m]) == [(utc(m20), utc(m), 1, 0, 0, 0)]
+    assert view_rows(cql, speed["n"], "late", [m]) == []
 
 
 def test_raw_table_keeps_every_accepted_event(speed):
-    cql, e = speed["cql"], speed["ids"]
+    e, m = speed["ids"], speed["minute"]
     names = {v: k for k, v in e.items()}
-    m = speed["minute"]
     found = []
     for site in (speed["k"], speed["n"]):
-        for minutes_back in (0, 3, 20):
-            hour = utc((m - timedelta(minutes=minutes_back)).replace(minute=0))
-            for row in cql.execute("SELECT event_id, kind, event_time, payload FROM raw_events "
-                                   "WHERE site_id = %s AND hour = %s", (site, hour)):
-                found.append((names[str(row.event_id)], row.kind, row.event_time, row.payload))
-    found = sorted(set(found))
-    # k1 twice (two requests: two receive times), k2 once (both copies of one request
-    # share a receive time, hence the row), bots included: the master dataset is raw.
-    assert sorted(name for name, *_ in found) == [
-        "k1", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "n1", "n2", "n3", "n4"]
-    kinds = {name: kind for name, kind, *_ in found}
+        hours = {utc((m - timedelta(minutes=back)).replace(minute=0)) for back in (0, 3, 20)}
+        found += raw_events_of(speed["cql"], site, sorted(hours))
+    # Every record the write service published, once: k1 twice (a retry), k2 twice (sent
+    # twice in one request), bots included -- the master dataset is raw, readers dedup.
+    assert sorted(names[r["event_id"]] for r in found) == [
+        "k1", "k1", "k2", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "n1", "n2", "n3", "n4"]
+    assert len({r["_kafka"] for r in found}) == 14
+    kinds = {names[r["event_id"]]: r["kind"] for r in found}
     assert (kinds["k2"], kinds["k4"], kinds["k8"]) == ("custom", "engagement", "pageview")
-    for name, _, event_time, payload in found:
-        assert f'"event_id":"{e[name]}"' in payload.replace(" ", "")
-        minutes_back = {"k7": 3, "k8": 20}.get(name, 0)
-        assert utc(m - timedelta(minutes=minutes_back)) <= event_time < utc(
-            m - timedelta(minutes=minutes_back - 1))
+    bots = sorted(names[r["event_id"]] for r in found if r["is_bot"])
+    assert bots == ["k5", "k6"]
+    for record in found:
+        back = {"k7": 3, "k8": 20}.get(names[record["event_id"]], 0)
+        event_time = datetime.fromtimestamp(record["event_time"] / 1000, UTC)
+        assert m - timedelta(minutes=back) <= event_time < m - timedelta(minutes=back - 1)
 
 
 def test_malformed_records_are_kept_and_counted(speed):
-    cql, config = speed["cql"], speed["config"]
-    today = datetime.now(UTC).date()
-    rows = []
-    for day in (today, today - timedelta(days=1)):
-        rows += cql.execute("SELECT kafka_topic, raw_json FROM malformed_events WHERE day = %s",
-                            (day,))
-    mine = sorted(r.raw_json for r in rows if r.kafka_topic == config.topic_raw_events)
-    assert mine == ["not json at all", '{"schema": "analytics/enriched_event/1-0-0"}']
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    chunks = [row for hour in (now - timedelta(hours=1), now) for row in speed["cql"].execute(
+        "SELECT kafka_topic, events, payload FROM raw_event_chunks WHERE site_id = %s "
+        "AND hour = %s", (MALFORMED_SITE, hour))]
+    mine = [row for row in chunks if row.kafka_topic == speed["config"].topic_raw_events]
+    assert sum(row.events for row in mine) == 2
+    assert sorted(text for row in mine for text in row.payload) == [
+        "not json at all", '{"schema": "analytics/enriched_event/1-0-0"}']
 
 
 def test_views_expire_and_batches_are_recorded(speed):
     cql, config, m = speed["cql"], speed["config"], speed["minute"]
-    ttl = cql.execute("SELECT TTL(pageviews) FROM realtime_totals WHERE site_id = %s AND "
-                      "day = %s AND minute = %s", (speed["k"], m.date(), utc(m))).one()[0]
+    ttl = cql.execute("SELECT TTL(pageviews) FROM realtime_views WHERE site_id = %s AND "
+                      "view_name = 'totals' AND hour = %s AND minute = %s",
+                      (speed["k"], utc(m.replace(minute=0)), utc(m))).one()[0]
     assert TTL_8_DAYS - 600 < ttl <= TTL_8_DAYS
     from streaming.progress import stream_name
 

@@ -1,0 +1,88 @@
+"""The master dataset's layout: events in chunks (``raw_event_chunks``, migration 0004).
+
+Pure ``DataFrame -> DataFrame`` functions, shared by the speed layer (which writes chunks)
+and every job that reads raw events back (the batch layer, ad-hoc queries):
+
+- :func:`to_chunks`: parsed Kafka records (``analytics.spark_session.parse_enriched``) ->
+  chunk rows: the events of one site, UTC hour of event time and Kafka partition within a
+  block of offsets, in offset order; a chunk's key is the offset of its first event, so
+  the same records always give the same chunks (a replayed micro-batch rewrites them).
+  Records that are not enriched events are kept too, under :data:`MALFORMED_SITE`;
+- :func:`from_chunks`: chunk rows -> one row per event (the event JSON as published, its
+  Kafka coordinates), ready for ``parse_event_json``.
+
+pyspark is imported inside the functions, as in ``analytics.spark_session``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from analytics.spark_session import MALFORMED, RAW_JSON
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+TABLE = "raw_event_chunks"
+CHUNK_KEY = ("site_id", "hour", "kafka_topic", "kafka_partition")
+CHUNK_COLUMNS = ("site_id", "hour", "kafka_topic", "kafka_partition", "first_offset",
+                 "last_offset", "events", "first_event_time", "last_event_time", "offsets",
+                 "payload")
+_HOUR_S = 3600
+CHUNK_EVENTS = 128
+"""A chunk holds the events of one site and hour among ``CHUNK_EVENTS`` consecutive
+offsets of a Kafka partition (at most that many events: ~100 KB typically, and within
+Cassandra's mutation limit even if every event had the largest size the schema allows)."""
+MALFORMED_SITE = "_malformed"
+"""Where records that are not enriched events are kept (no real site id starts with _)."""
+
+
+def utc_hour(timestamp: Column) -> Column:
+    """The start of the timestamp's UTC hour (independent of the session time zone)."""
+    from pyspark.sql import functions as F
+
+    seconds = F.unix_seconds(timestamp)
+    return F.timestamp_seconds(seconds - F.pmod(seconds, F.lit(_HOUR_S)))
+
+
+def to_chunks(records: DataFrame, chunk_events: int = CHUNK_EVENTS) -> DataFrame:
+    """Parsed records (well-formed and malformed) -> rows of ``raw_event_chunks``
+    (:data:`CHUNK_COLUMNS`). Malformed records go to the reserved site
+    :data:`MALFORMED_SITE`, by the hour of their Kafka timestamp."""
+    from pyspark.sql import functions as F
+
+    malformed = F.col(MALFORMED)
+    event_time = F.when(~malformed, F.timestamp_millis(F.col("event_time"))).otherwise(
+        F.col("kafka_timestamp"))
+    keyed = records.select(
+        F.when(~malformed, F.col("site_id")).otherwise(F.lit(MALFORMED_SITE)).alias("site_id"),
+        utc_hour(event_time).alias("hour"), "kafka_topic", "kafka_partition", "kafka_offset",
+        event_time.alias("event_time"), RAW_JSON)
+    ordered = F.sort_array(F.collect_list(F.struct("kafka_offset", RAW_JSON)))
+    block = F.floor(F.col("kafka_offset") / F.lit(chunk_events))
+    return (keyed.groupBy(*CHUNK_KEY, block.alias("_block"))
+            .agg(F.min("kafka_offset").alias("first_offset"),
+                 F.max("kafka_offset").alias("last_offset"),
+                 F.count(F.lit(1)).cast("int").alias("events"),
+                 F.min("event_time").alias("first_event_time"),
+                 F.max("event_time").alias("last_event_time"),
+                 F.transform(ordered, lambda e: e["kafka_offset"]).alias("offsets"),
+                 F.transform(ordered, lambda e: e[RAW_JSON]).alias("payload"))
+            .select(*CHUNK_COLUMNS))
+
+
+def from_chunks(chunks: DataFrame) -> DataFrame:
+    """Chunk rows -> one row per event: ``value`` (the JSON text as published, as a Kafka
+    record's value would be), ``topic``, ``partition``, ``offset`` -- the columns
+    ``parse_enriched`` reads, so raw events parse exactly like the stream does.
+    ``timestamp`` is the chunk's hour (the Kafka timestamp is not kept)."""
+    from pyspark.sql import functions as F
+
+    exploded = chunks.select(
+        "hour", F.col("kafka_topic").alias("topic"),
+        F.col("kafka_partition").alias("partition"),
+        F.inline(F.arrays_zip(F.col("offsets").alias("offset"),
+                              F.col("payload").alias("json"))))
+    return exploded.select(
+        F.col("json").cast("binary").alias("value"), "topic", "partition", "offset",
+        F.col("hour").alias("timestamp"))
