@@ -28,7 +28,7 @@ def test_kafka_properties_use_configured_ports(tmp_path):
 def test_services_know_their_ports_and_tag_their_processes(tmp_path):
     config = _config(tmp_path)
     svcs = services(config)
-    assert list(svcs) == ["kafka", "cassandra", "write-api"]
+    assert list(svcs) == ["kafka", "cassandra", "write-api", "speed-layer"]
     assert svcs["kafka"].ports == {"kafka": 19092, "kafka-controller": 19093}
     assert svcs["cassandra"].ports == {"cql": 19042, "storage": 7000}
     assert svcs["write-api"].ports == {"http": 8000}
@@ -36,6 +36,14 @@ def test_services_know_their_ports_and_tag_their_processes(tmp_path):
         assert f"-Danalytics.stack={config.state_dir}" in svcs[name].command
     # the write service gets the whole config through its environment
     assert Config.from_env(svcs["write-api"].environment) == config
+    # the speed layer: spark-submit of streaming/job.py, tagged, config in its environment
+    speed = svcs["speed-layer"]
+    assert speed.command[0].endswith("/bin/spark-submit")
+    assert speed.command[-1].endswith("streaming/job.py")
+    assert f"-Danalytics.stack={config.state_dir}" in speed.command[
+        speed.command.index("--driver-java-options") + 1]
+    assert Config.from_env(speed.environment) == config
+    assert (speed.needs_schema, speed.ports) == (True, {})
 
 
 def test_supervisord_program_escapes_percent_and_never_autostarts(tmp_path):

@@ -1,7 +1,8 @@
 """The speed layer's minute views (analytics.metrics) on a hand-made event set.
 
 Expected numbers are worked out by hand from METRICS.md; see the comments at EVENTS.
-One local SparkSession serves the module (batch views and one streaming query).
+The unit tests' local SparkSession (conftest) serves the module (batch views and one
+streaming query).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from collections import Counter
 from datetime import datetime
 
 import pytest
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from analytics.config import Config
@@ -82,22 +82,6 @@ TOTALS = [
     (A, M2, 2, 2, 0, 1, 2),
     (B, M1, 2, 1, 0, 0, 2),
 ]
-
-
-@pytest.fixture(scope="module")
-def spark():
-    session = (SparkSession.builder.master("local[1]")
-               .appName("test_realtime_metrics")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.driver.bindAddress", "127.0.0.1")
-               .config("spark.driver.host", "127.0.0.1")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def frame(spark, events):
