@@ -40,6 +40,7 @@ test-unit: $(STAMP)
 bench: setup
 	$(PY) bench/stack_bench.py
 	$(PY) bench/write_bench.py
+	$(PY) bench/stream_bench.py
 
 ## Remove the local run's data and logs (keeps the jars cache).
 clean-state: stop
