@@ -3,11 +3,12 @@ as the ``speed-layer`` service; ``analytics.spark_submit`` builds the command).
 
 Two streaming queries read the raw-events topic, each with its own checkpoint:
 
-- ``raw_events``: every record into Cassandra -- well-formed events into the master table
-  ``raw_events``, malformed ones into ``malformed_events`` (kept, never dropped);
+- ``raw_events``: every record into the master dataset ``raw_event_chunks``
+  (``analytics.raw_events``; malformed records too, under the site ``_malformed``: kept,
+  never dropped);
 - ``realtime_views``: well-formed events -> event time, lateness, dedup on (site, event id)
   within the watermark, the minute views (one aggregation, RocksDB state) -> the
-  ``realtime_*`` tables.
+  ``realtime_views`` table.
 
 A crash at any point is safe: on restart each query replays its unfinished micro-batch
 from the checkpoint and the sinks' writes are idempotent. SIGTERM/SIGINT stop the queries
