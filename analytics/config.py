@@ -81,7 +81,8 @@ class Config:
     """Requests per second per client address (token bucket per worker); 0 switches it off."""
     rate_limit_burst: float = 200.0
     trust_forwarded_for: bool = False
-    """Take the client address from X-Forwarded-For (only behind your own load balancer)."""
+    """Take the client address from the right-most X-Forwarded-For entry, the one your own
+    load balancer added (only behind one; entries the client sent are never used)."""
     kafka_linger_ms: int = 5
     """Producer linger: concurrent requests share one produce request (fewer round trips
     and less broker work for 5 ms more latency, which the client never waits for)."""

@@ -26,6 +26,16 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def forwarded_client(header: str | None) -> str | None:
+    """The client address your proxy saw: the right-most ``X-Forwarded-For`` entry (the
+    one the proxy in front of this service added). Entries to its left were sent by the
+    client and prove nothing, so they are never used."""
+    if not header:
+        return None
+    last = header.rsplit(",", 1)[-1].strip()
+    return last or None
+
+
 class _Intake:
     """Shared plumbing: client address, body limits, rate limit, error mapping."""
 
@@ -37,7 +47,8 @@ class _Intake:
         self.trust_forwarded_for = trust_forwarded_for
 
     def request(self, req, source: str) -> Request:
-        ip = req.access_route[0] if self.trust_forwarded_for else req.remote_addr
+        ip = (forwarded_client(req.get_header("X-Forwarded-For")) if self.trust_forwarded_for
+              else None) or req.remote_addr
         return Request(ip=ip or "", user_agent=req.user_agent or "", received_at_ms=now_ms(),
                        source=source, origin=req.get_header("Origin"))
 

@@ -69,6 +69,16 @@ def test_pageview_is_enriched_and_in_kafka(write_api):
     assert re.fullmatch(r"[0-9a-f]{32}", record["visitor_id"])
 
 
+def test_a_client_cannot_choose_its_address_through_x_forwarded_for(write_api):
+    run = uuid.uuid4().hex
+    # The client claims 203.0.113.9; the proxy (the test here) appended the real address.
+    status, _, _ = post_json(write_api.base + "/api/event", _pageview(run),
+                             {"X-Forwarded-For": "203.0.113.9, 193.0.6.139"})
+    assert status == 202
+    [record] = _raw(write_api, run, 1)
+    assert record["country"] == "NL"  # 193.0.6.139 (RIPE NCC), not the claimed address
+
+
 def test_batch_of_twenty_arrives_exactly(write_api):
     run = uuid.uuid4().hex
     events = [_pageview(run) for _ in range(19)]
