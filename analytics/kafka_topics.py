@@ -69,3 +69,18 @@ def broker_ready(config: Config, timeout: float = 2.0) -> bool:
     except Exception:
         return False
     return bool(metadata.brokers)
+
+
+def end_offsets(config: Config, topic: str, timeout: float = 10.0) -> dict[int, int]:
+    """Per partition of ``topic``, the offset the next record will get (how far it is
+    written)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": config.bootstrap_servers,
+                         "group.id": "sitelens-offsets", "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+                for p in partitions}
+    finally:
+        consumer.close()

@@ -22,7 +22,6 @@ reused) from the local run.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import random
 import shutil
@@ -37,16 +36,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import orjson  # noqa: E402
-from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import Producer  # noqa: E402
 
 from analytics.config import REPO_ROOT, Config  # noqa: E402
+from analytics.kafka_topics import end_offsets  # noqa: E402
 from analytics.sites import Site, SiteRepository  # noqa: E402
 from analytics.storage.session import connect  # noqa: E402
 from stack import jars, lifecycle  # noqa: E402
 from stack.launch import SpeedLayerJob, WriteService  # noqa: E402
 from stack.schema import apply_schema  # noqa: E402
-from streaming.job import RAW_QUERY, VIEWS_QUERY  # noqa: E402
-from streaming.progress import stream_name  # noqa: E402
+from streaming.progress import QUERIES, lag, processed_offsets  # noqa: E402
 
 SITES = [f"s{i}.bench" for i in range(20)]
 PROBE_SITE = "probe.bench"
@@ -130,35 +129,6 @@ def paced_producer(env: dict, rate: int, seconds: float, produced) -> None:
         time.sleep(0.005)
     producer.flush(60)
     produced.value = sent
-
-
-def end_offsets(config: Config) -> dict[str, int]:
-    consumer = Consumer({"bootstrap.servers": config.bootstrap_servers,
-                         "group.id": f"bench-{time.time_ns()}"})
-    try:
-        topic = config.topic_raw_events
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {str(p): consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in partitions}
-    finally:
-        consumer.close()
-
-
-def processed(config: Config, session, query: str) -> dict[str, int]:
-    today = datetime.now(UTC).date()
-    for day in (today, today - timedelta(days=1)):
-        row = session.execute("SELECT end_offsets FROM stream_batches WHERE query = %s AND "
-                              "day = %s LIMIT 1", (stream_name(config, query), day)).one()
-        if row:
-            return json.loads(row.end_offsets).get(config.topic_raw_events, {})
-    return {}
-
-
-def lag(config: Config, session) -> int:
-    """Records on the topic that the slower query has not processed yet."""
-    ends = end_offsets(config)
-    return max(sum(ends.values()) - sum(processed(config, session, q).values())
-               for q in (RAW_QUERY, VIEWS_QUERY))
 
 
 class MemorySampler(threading.Thread):
@@ -296,8 +266,8 @@ def run(args) -> int:
         job.start()
         sampler.start()
         ready = time.monotonic()
-        target = end_offsets(config)
-        while any(processed(config, session, q) != target for q in (RAW_QUERY, VIEWS_QUERY)):
+        target = end_offsets(config, config.topic_raw_events)
+        while any(processed_offsets(config, session, q) != target for q in QUERIES):
             if job.proc.poll() is not None:
                 raise RuntimeError(job.tail())
             time.sleep(0.25)

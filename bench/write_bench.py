@@ -26,10 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 
 from analytics.config import REPO_ROOT, Config  # noqa: E402
-from analytics.kafka_topics import ensure_topics  # noqa: E402
+from analytics.kafka_topics import end_offsets, ensure_topics  # noqa: E402
 from analytics.sites import Site, SiteRepository  # noqa: E402
 from analytics.storage.session import connect  # noqa: E402
 from stack import jars, lifecycle  # noqa: E402
@@ -98,14 +97,7 @@ def _accepted_total(config: Config) -> int:
 
 
 def _topic_total(config: Config) -> int:
-    consumer = Consumer({"bootstrap.servers": config.bootstrap_servers, "group.id": "bench"})
-    try:
-        topic = config.topic_raw_events
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                   for p in partitions)
-    finally:
-        consumer.close()
+    return sum(end_offsets(config, config.topic_raw_events).values())
 
 
 def _prepare(config: Config) -> None:

@@ -26,11 +26,10 @@ from pyspark.sql import functions as F
 from analytics.config import Config
 from analytics.metrics.realtime import speed_layer_views
 from analytics.spark_session import MALFORMED, parse_enriched, read_kafka, spark_session, stop_spark
-from streaming.progress import ProgressLog
+from streaming.progress import RAW_QUERY, VIEWS_QUERY, ProgressLog
 from streaming.sinks import raw_events_writer, realtime_views_writer
 
 APP_NAME = "sitelens-speed-layer"
-RAW_QUERY, VIEWS_QUERY = "raw_events", "realtime_views"
 POLL_S = 2.0
 STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 STREAMING_SQL_CONF = {

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from analytics.config import Config
+from analytics.kafka_topics import end_offsets
 from analytics.storage.session import connect
 
+RAW_QUERY, VIEWS_QUERY = "raw_events", "realtime_views"
+QUERIES = (RAW_QUERY, VIEWS_QUERY)
 STATUS_FRESH_S = 30.0
 _INSERT = """
 INSERT INTO stream_batches (query, day, batch_id, run_id, finished_at, input_rows,
@@ -53,6 +56,26 @@ def stream_name(config: Config, query_name: str) -> str:
     """The ``query`` key of ``stream_batches``: the query and the topic it reads (jobs on
     other topics, such as the tests', keep their own history)."""
     return f"{query_name}:{config.topic_raw_events}"
+
+
+def processed_offsets(config: Config, session, query: str) -> dict[int, int]:
+    """Per partition of the raw-events topic, the offset the query's newest recorded
+    micro-batch reached (empty before its first batch)."""
+    today = datetime.now(UTC).date()
+    for day in (today, today - timedelta(days=1)):
+        row = session.execute("SELECT end_offsets FROM stream_batches WHERE query = %s AND "
+                              "day = %s LIMIT 1", (stream_name(config, query), day)).one()
+        if row:
+            reached = json.loads(row.end_offsets).get(config.topic_raw_events, {})
+            return {int(p): int(o) for p, o in reached.items()}
+    return {}
+
+
+def lag(config: Config, session) -> int:
+    """Records on the raw-events topic that the slower query has not processed yet
+    (as of its last recorded batch: up to one poll, 2 s, behind)."""
+    written = sum(end_offsets(config, config.topic_raw_events).values())
+    return max(written - sum(processed_offsets(config, session, q).values()) for q in QUERIES)
 
 
 def batch_row(name: str, progress: dict[str, Any]) -> tuple:

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ARRIVED_TS", "DEFAULT_LG_K", "EVENTS", "EVENT_TS", "IS_LATE", "LATE", "PAGES", "SOURCES",
-    "TOTALS", "VIEWS", "VIEW_TS", "bot_rows", "counted", "dedup", "mark_late", "minute_views",
+    "TOTALS", "VIEW_TS", "bot_rows", "counted", "dedup", "mark_late", "minute_views",
     "source_of", "speed_layer_views", "stream_watermark", "with_event_ts",
 ]
 
@@ -58,7 +58,6 @@ DEFAULT_LG_K = 14
 """Default of ``Config.visitor_sketch_lg_k``; sketches merged together must share it."""
 
 TOTALS, PAGES, SOURCES, EVENTS, LATE = "totals", "pages", "sources", "events", "late"
-VIEWS = (TOTALS, PAGES, SOURCES, EVENTS, LATE)
 NO_PATH = "/"
 NO_NAME = "(not set)"
 

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from pyspark.sql import functions as F
 
 from analytics import raw_events
 from analytics.event_schema import enriched_validator, spark_schema
+from analytics.kafka_topics import end_offsets
 from analytics.spark_session import (
     CASSANDRA_FORMAT,
     KAFKA_COLUMNS,
@@ -71,12 +72,6 @@ def enriched_event(run: str, site: str, n: int, kind: str, at: datetime) -> dict
     return event
 
 
-def end_offsets(consumer: Consumer, topic: str) -> dict[int, int]:
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in partitions}
-
-
 @pytest.fixture(scope="module")
 def spark(stack):
     session = spark_session(stack, "test-spark-connectors")
@@ -102,17 +97,14 @@ def produced(stack):
     malformed = f'{{"event_id": "{run}", "site_id": "{site}", "url": '.encode()
 
     topic = stack.topic_raw_events
-    consumer = Consumer({"bootstrap.servers": stack.bootstrap_servers,
-                         "group.id": f"test-{run}", "enable.auto.commit": False})
-    before = end_offsets(consumer, topic)
+    before = end_offsets(stack, topic)
     producer = Producer({"bootstrap.servers": stack.bootstrap_servers,
                          "enable.idempotence": True, "acks": "all"})
     for event in events:
         producer.produce(topic, key=site.encode(), value=json.dumps(event).encode())
     producer.produce(topic, key=site.encode(), value=malformed)
     assert producer.flush(30) == 0
-    after = end_offsets(consumer, topic)
-    consumer.close()
+    after = end_offsets(stack, topic)
     return SimpleNamespace(run=run, site=site, topic=topic, events=events, times=times,
                            malformed=malformed.decode(), before=before, after=after)
 

@@ -10,16 +10,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
-
-import pytest
-from confluent_kafka import Consumer, TopicPartition
+from datetime import UTC, datetime
 
 from analytics.config import Config
-from analytics.kafka_topics import ensure_topics
-from streaming.job import RAW_QUERY, VIEWS_QUERY
-from streaming.progress import stream_name
-from tests.integration.services import Gunicorn
+from analytics.kafka_topics import end_offsets, ensure_topics
+from streaming.progress import QUERIES, processed_offsets
 
 FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 SAFARI_IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
@@ -37,54 +32,16 @@ def pipeline_config(stack: Config, tmp_path, port: int) -> Config:
     return config
 
 
-@pytest.fixture
-def write_service():
-    """Starts a write service for a config; stops every one started at the end."""
-    started: list[Gunicorn] = []
-
-    def start(config: Config) -> Gunicorn:
-        started.append(Gunicorn(config).start())
-        return started[-1]
-
-    yield start
-    for service in started:
-        service.stop()
-
-
-def topic_end_offsets(config: Config) -> dict[str, int]:
-    topic = config.topic_raw_events
-    consumer = Consumer({"bootstrap.servers": config.bootstrap_servers,
-                         "group.id": f"offsets-{time.time_ns()}"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {str(p): consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in partitions}
-    finally:
-        consumer.close()
-
-
-def processed_offsets(config: Config, cql, query: str) -> dict[str, int]:
-    """The Kafka offsets the query's newest recorded micro-batch reached."""
-    today = datetime.now(UTC).date()
-    for day in (today, today - timedelta(days=1)):
-        row = cql.execute("SELECT end_offsets FROM stream_batches WHERE query = %s AND day = %s "
-                          "LIMIT 1", (stream_name(config, query), day)).one()
-        if row:
-            return json.loads(row.end_offsets).get(config.topic_raw_events, {})
-    return {}
-
-
 def wait_caught_up(config: Config, cql, timeout: float = 120.0) -> None:
     """Until both queries have processed everything on the topic now."""
-    target = topic_end_offsets(config)
+    target = end_offsets(config, config.topic_raw_events)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(processed_offsets(config, cql, q) == target for q in (RAW_QUERY, VIEWS_QUERY)):
+        if all(processed_offsets(config, cql, q) == target for q in QUERIES):
             return
         time.sleep(0.5)
-    raise AssertionError(f"speed layer did not catch up to {target}: raw at "
-                         f"{processed_offsets(config, cql, RAW_QUERY)}, views at "
-                         f"{processed_offsets(config, cql, VIEWS_QUERY)}")
+    raise AssertionError(f"speed layer did not catch up to {target}: " + ", ".join(
+        f"{q} at {processed_offsets(config, cql, q)}" for q in QUERIES))
 
 
 def wait_for_next_minute_if_late(margin_s: float = 12.0) -> datetime:

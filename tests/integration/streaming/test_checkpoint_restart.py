@@ -21,7 +21,7 @@ import pytest
 
 from analytics.sites import Site, SiteRepository
 from streaming.progress import stream_name
-from tests.integration.services import CHROME_UA, Gunicorn, SpeedLayer, post_json
+from tests.integration.services import CHROME_UA, SpeedLayerJob, WriteService, post_json
 from tests.integration.streaming.conftest import (
     pipeline_config,
     raw_events_of,
@@ -93,8 +93,8 @@ def test_kill_and_restart_from_checkpoint_counts_every_event_once(stack, cql, tm
     site = Site(site_id=f"restart-{uuid.uuid4().hex[:6]}.test", domain="restart.example")
     SiteRepository(cql).save(site)
     began = datetime.now(UTC)
-    write = Gunicorn(config).start()
-    job = SpeedLayer(config).start()
+    write = WriteService(config).start()
+    job = SpeedLayerJob(config).start()
     try:
         client = Client(write.base, site.site_id)
         client.start()
@@ -111,7 +111,7 @@ def test_kill_and_restart_from_checkpoint_counts_every_event_once(stack, cql, tm
         before_restart = raw_rows(cql, site.site_id, hours)
         assert before_restart < client.copies  # the rest waits in Kafka
 
-        job = SpeedLayer(config).start()
+        job = SpeedLayerJob(config).start()
         wait_caught_up(config, cql)
     finally:
         job.stop()

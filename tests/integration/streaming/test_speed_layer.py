@@ -18,7 +18,7 @@ from confluent_kafka import Producer
 
 from analytics.raw_events import MALFORMED_SITE
 from analytics.sites import Site, SiteRepository
-from tests.integration.services import CHROME_UA, SpeedLayer, post_json
+from tests.integration.services import CHROME_UA, SpeedLayerJob, WriteService, post_json
 from tests.integration.streaming.conftest import (
     FIREFOX_UA,
     GOOGLEBOT_UA,
@@ -42,8 +42,6 @@ def ids(n: int) -> list[str]:
 def speed(stack, cql, tmp_path_factory):
     """A write service and a streaming job on a topic of their own; the events below
     posted through it; the job caught up."""
-    from tests.integration.services import Gunicorn
-
     config = pipeline_config(stack, tmp_path_factory.mktemp("speed"), 18210)
     run = uuid.uuid4().hex[:6]
     kathmandu = Site(site_id=f"ktm-{run}.test", domain="ktm.example", timezone="Asia/Kathmandu")
@@ -52,8 +50,8 @@ def speed(stack, cql, tmp_path_factory):
     repo = SiteRepository(cql)
     repo.save(kathmandu)
     repo.save(new_york)
-    write = Gunicorn(config).start()
-    job = SpeedLayer(config).start()
+    write = WriteService(config).start()
+    job = SpeedLayerJob(config).start()
     try:
         minute = wait_for_next_minute_if_late()
         posted = post_events(write.base, kathmandu.site_id, new_york.site_id)

@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from analytics.config import Config
 from analytics.sites import Site, SiteRepository
-from tests.integration.services import CHROME_UA, Gunicorn, http, post_json  # noqa: F401
+from tests.integration.services import CHROME_UA, WriteService, http, post_json  # noqa: F401
 
 MP_SECRET = "s3cret-for-tests"
 
@@ -72,6 +72,6 @@ def write_config(stack, tmp_path_factory) -> Config:
 
 @pytest.fixture(scope="session")
 def write_api(write_config, test_sites):
-    service = Gunicorn(write_config).start()
+    service = WriteService(write_config).start()
     yield service
     service.stop()

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from stack import lifecycle
-from tests.integration.write.conftest import Gunicorn, http, post_json, read_topic
+from tests.integration.write.conftest import WriteService, http, post_json, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.lifecycle]
 
@@ -37,7 +37,7 @@ def _events(run: str, n: int) -> list[dict]:
              "url": f"https://shop.example/{run}/{i}"} for i in range(n)]
 
 
-def _health(service: Gunicorn) -> dict:
+def _health(service: WriteService) -> dict:
     return json.loads(http("GET", service.base + "/healthz")[2])
 
 
@@ -46,7 +46,7 @@ def test_kafka_down_spool_restart_replay_exactly_once(private_kafka, tmp_path):
     # the service is not part of the private stack (which would stop it as a leftover)
     service_config = config.replace(state_dir=tmp_path / "service")
     run = uuid.uuid4().hex
-    service = Gunicorn(service_config).start()
+    service = WriteService(service_config).start()
     try:
         before = _events(run, 5)
         assert post_json(service.base + "/api/event", before)[2]["spooled"] == 0
@@ -62,7 +62,7 @@ def test_kafka_down_spool_restart_replay_exactly_once(private_kafka, tmp_path):
     finally:
         service.stop()  # the spool must survive a restart of the service
 
-    service = Gunicorn(service_config).start()
+    service = WriteService(service_config).start()
     try:
         assert _health(service)["spool_pending"] == 30
         lifecycle.start(config, ["kafka"], log=lambda _: None)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from analytics.sites import Site, SiteRepository
-from tests.integration.write.conftest import Gunicorn, read_topic
+from tests.integration.write.conftest import WriteService, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ def demo_service(write_config, test_sites, cql):
     base = f"http://127.0.0.1:{config.write_api_port}"
     SiteRepository(cql).save(Site(site_id="demo.local", domain="localhost",
                                   allowed_origins=frozenset({base})))
-    service = Gunicorn(config).start()
+    service = WriteService(config).start()
     yield service
     service.stop()
 
