@@ -155,6 +155,20 @@ class Config:
     """log2 of the HLL sketch's buckets for visitors (relative standard error about
     1.04 / sqrt(2**lg_k): 0.8 % at 14); every sketch that is merged must use the same."""
 
+    # -- batch layer (batch/, dags/) -----------------------------------------------------
+    batch_session_margin_minutes: int = 120
+    """A recompute reads this much raw data before and after its days, so sessions that
+    cross the day's edges are whole (a visitor active without a 30-minute gap for longer
+    than this across midnight would be split)."""
+    batch_settle_minutes: int = 60
+    """The nightly run of a day waits until the day has ended in every site's zone plus
+    this long (events still in flight, sessions going on after midnight)."""
+    batch_shuffle_partitions: int = 8
+    """Shuffle partitions of the batch job (per day computed; a cluster wants more)."""
+    quality_late_hours: int = 73
+    """The data-quality check looks this long after a day for late events of it (the
+    write service refuses events more than 72 h old)."""
+
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"

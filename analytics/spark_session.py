@@ -125,6 +125,20 @@ def stop_spark(spark: SparkSession) -> None:
     jvm.com.datastax.spark.connector.cql.CassandraConnector.evictCache()
 
 
+def write_cassandra(rows: DataFrame, keyspace: str, table: str, *, ttl_s: int | None = None,
+                    ignore_nulls: bool = False) -> None:
+    """Upsert ``rows`` into a Cassandra table (columns by name). ``ttl_s``: the cells
+    expire after that long; ``ignore_nulls``: a null is not written at all (rows written
+    for the first time need no tombstone for their empty cells)."""
+    writer = rows.write.format(CASSANDRA_FORMAT).mode("append").options(
+        keyspace=keyspace, table=table)
+    if ttl_s:
+        writer = writer.option("spark.cassandra.output.ttl", str(ttl_s))
+    if ignore_nulls:
+        writer = writer.option("spark.cassandra.output.ignoreNulls", "true")
+    writer.save()
+
+
 def _offsets_option(topic: str, offsets: Offsets) -> str:
     """"earliest"/"latest"/a JSON string as given; {partition: offset} as Spark's JSON."""
     if isinstance(offsets, str):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from analytics import raw_events
 from analytics.config import Config
-from analytics.spark_session import CASSANDRA_FORMAT
+from analytics.spark_session import write_cassandra
 from streaming.tables import REALTIME_VIEWS, realtime_view_rows
 
 if TYPE_CHECKING:
@@ -29,11 +29,7 @@ class CassandraTables:
         self.keyspace = config.cassandra_keyspace
 
     def write(self, rows: DataFrame, table: str, ttl_s: int | None = None) -> None:
-        writer = (rows.write.format(CASSANDRA_FORMAT).mode("append")
-                  .options(keyspace=self.keyspace, table=table))
-        if ttl_s:
-            writer = writer.option("spark.cassandra.output.ttl", str(ttl_s))
-        writer.save()
+        write_cassandra(rows, self.keyspace, table, ttl_s=ttl_s)
 
 
 def raw_events_writer(config: Config) -> BatchWriter:

@@ -1,0 +1,153 @@
+"""The batch layer's Spark job: recompute closed site-local days from the master dataset
+and replace their views.
+
+    spark-submit batch/job.py --start-day 2026-11-24 --end-day 2026-11-25 \\
+        [--sites shop,blog] [--run-id manual__2026-11-26]
+
+(``analytics.spark_submit.submit_command`` builds the full command; Airflow's nightly DAG
+runs it for the day of its data interval.) The period always comes from the arguments,
+never from the clock. For every chosen site (default: all) and every day from start to end,
+both included, in the site's own time zone:
+
+1. read the raw events of the UTC hours that cover those days plus a margin
+   (``ANALYTICS_BATCH_SESSION_MARGIN_MINUTES``) from ``raw_event_chunks`` (``batch.raw``);
+2. dedup, split off bots, sessionize and compute every batch view (``batch.views``, built
+   on ``analytics.metrics``);
+3. write them under a new version and switch each site-day to it (``batch.store``).
+
+It prints one JSON line per site-day (what the day now holds) and a summary line, and
+exits 1 when anything fails (the previous version of every day stays in place).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from analytics.config import Config
+from analytics.metrics.sessions import DEFAULT_GAP_MINUTES
+from analytics.periods import day_bounds, days, read_window, utc_hours
+from analytics.sites import Site, SiteRepository
+from analytics.spark_session import spark_session, stop_spark
+from analytics.storage.session import connect
+from batch.raw import chunks_of, events_of
+from batch.store import BatchStore
+from batch.views import SITE_DAY_SCHEMA, SITE_SCHEMA, recompute, unique_events
+
+APP_NAME = "sitelens-batch"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="batch/job.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--start-day", type=date.fromisoformat, required=True,
+                        help="first site-local day to recompute (YYYY-MM-DD)")
+    parser.add_argument("--end-day", type=date.fromisoformat,
+                        help="last day, included (default: the start day)")
+    parser.add_argument("--sites", default="",
+                        help="comma-separated site ids (default: every site)")
+    parser.add_argument("--run-id", default="", help="recorded with the views (e.g. "
+                        "Airflow's run id)")
+    args = parser.parse_args(argv)
+    args.end_day = args.end_day or args.start_day
+    if args.end_day < args.start_day:
+        parser.error(f"--end-day {args.end_day} is before --start-day {args.start_day}")
+    args.sites = [s for s in (p.strip() for p in args.sites.split(",")) if s]
+    return args
+
+
+def choose_sites(every: list[Site], wanted: list[str]) -> list[Site]:
+    if not wanted:
+        return every
+    known = {site.site_id: site for site in every}
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown site(s): {', '.join(unknown)}")
+    return [known[site_id] for site_id in sorted(set(wanted))]
+
+
+def site_days(sites: list[Site], start: date, end: date) -> list[tuple]:
+    """Rows of :data:`batch.views.SITE_DAY_SCHEMA` for every site and day."""
+    return [(site.site_id, day, site.timezone, *day_bounds(day, site.timezone))
+            for site in sites for day in days(start, end)]
+
+
+def partitions(sites: list[Site], start: date, end: date, margin: timedelta) -> list[tuple]:
+    """The (site_id, UTC hour) partitions of ``raw_event_chunks`` the recompute reads."""
+    return [(site.site_id, hour) for site in sites
+            for hour in utc_hours(*read_window(start, end, site.timezone, margin))]
+
+
+def new_version(now: datetime) -> str:
+    """Versions sort by when they were made; the suffix keeps concurrent runs apart."""
+    return f"{now:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
+
+
+def run(spark, config: Config, store: BatchStore, sites: list[Site], *, start: date,
+        end: date, run_id: str) -> list[dict]:
+    from pyspark import StorageLevel
+
+    now = datetime.now(UTC)
+    version = new_version(now)
+    keys = [(site.site_id, day) for site in sites for day in days(start, end)]
+    sites_df = spark.createDataFrame(
+        [(s.site_id, s.timezone, sorted(s.goals)) for s in sites], SITE_SCHEMA)
+    site_days_df = spark.createDataFrame(site_days(sites, start, end), SITE_DAY_SCHEMA)
+    margin = timedelta(minutes=config.batch_session_margin_minutes)
+    chunks = chunks_of(spark, config.cassandra_keyspace, partitions(sites, start, end, margin))
+
+    keep = StorageLevel.MEMORY_AND_DISK
+    unique = unique_events(events_of(chunks), sites_df).persist(keep)
+    frames = recompute(unique, site_days_df, config.visitor_sketch_lg_k, DEFAULT_GAP_MINUTES)
+    frames["sessionized"].persist(keep)
+    frames["sessions"].persist(keep)
+    day_rows = frames["days"].persist(keep)
+
+    store.begin(keys, version, run_id, now)
+    store.write_views(frames, version)
+    store.switch(day_rows, version, run_id, now)
+    store.delete_versions(store.superseded(keys, version))
+    result = [_summary(row.asDict(), version) for row in day_rows.drop("visitors_sketch")
+              .orderBy("site_id", "day").collect()]
+    spark.catalog.clearCache()
+    return result
+
+
+def _summary(row: dict, version: str) -> dict:
+    return {**{k: (v.isoformat() if isinstance(v, date | datetime) else v)
+               for k, v in row.items()}, "version": version}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = Config.from_env()
+    began = time.monotonic()
+    cluster, session = connect(config, config.cassandra_keyspace)
+    spark = None
+    try:
+        sites = choose_sites(SiteRepository(session).all(), args.sites)
+        if not sites:
+            print(json.dumps({"days": 0, "note": "no sites to recompute"}))
+            return 0
+        spark = spark_session(config, APP_NAME)
+        spark.conf.set("spark.sql.shuffle.partitions", str(config.batch_shuffle_partitions))
+        store = BatchStore(session, config.cassandra_keyspace)
+        result = run(spark, config, store, sites, start=args.start_day, end=args.end_day,
+                     run_id=args.run_id)
+    finally:
+        if spark is not None:
+            stop_spark(spark)
+        cluster.shutdown()
+    for line in result:
+        print(json.dumps(line, sort_keys=True))
+    print(json.dumps({"days": len(result), "sites": len(sites),
+                      "raw_events": sum(r["raw_events"] for r in result),
+                      "seconds": round(time.monotonic() - began, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

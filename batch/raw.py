@@ -1,0 +1,43 @@
+"""Reading the master dataset back: the raw events of some sites and UTC hours.
+
+``raw_event_chunks`` is partitioned by (site_id, UTC hour), so a recompute names exactly
+the partitions it needs: a small DataFrame of (site_id, hour) keys joined with the table,
+which the Cassandra connector's extensions turn into a direct join (one read per
+partition; no full-table scan however large the table grows). The chunks are turned back
+into Kafka-shaped rows (``analytics.raw_events.from_chunks``) and parsed by the same
+``parse_enriched`` as the stream, so both layers see the same events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+
+from analytics import raw_events
+from analytics.spark_session import CASSANDRA_FORMAT, MALFORMED, parse_enriched
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+KEY_SCHEMA = "site_id string, hour timestamp"
+
+
+def chunks_of(spark: SparkSession, keyspace: str,
+              partitions: Iterable[tuple[str, datetime]]) -> DataFrame:
+    """The ``raw_event_chunks`` rows of the given (site_id, UTC hour) partitions."""
+    keys = spark.createDataFrame(sorted(set(partitions)), KEY_SCHEMA)
+    table = (spark.read.format(CASSANDRA_FORMAT)
+             .options(keyspace=keyspace, table=raw_events.TABLE, directJoinSetting="on")
+             .load())
+    return keys.join(table, on=["site_id", "hour"])
+
+
+def events_of(chunks: DataFrame) -> DataFrame:
+    """Chunk rows -> the well-formed enriched events in them (every copy, bots included);
+    malformed records are left out (they live under the reserved site ``_malformed``,
+    which no recompute reads)."""
+    parsed = parse_enriched(raw_events.from_chunks(chunks))
+    return parsed.where(~F.col(MALFORMED))
