@@ -1,0 +1,1 @@
+"""The read service (issue 6, being built): the query model so far."""

@@ -1,0 +1,125 @@
+"""The read API's one query model (no Falcon in here).
+
+A report request is a JSON object validated by the versioned JSON Schema
+``api/read/schemas/query-1-0-0.json`` (published by the service), then turned into a
+:class:`Query`. Its date range is resolved to site-local calendar days with
+:func:`resolve_days`, given the site's zone and the current instant (passed in, so the same
+query always means the same days in tests). A request that is not valid raises
+:class:`QueryError` with a reason a client can act on (the responder's 400).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+SCHEMA_VERSION = "1-0-0"
+SCHEMA_PATH = Path(__file__).with_name("schemas") / f"query-{SCHEMA_VERSION}.json"
+MAX_DAYS = 3 * 366
+"""The longest range a report answers from views (longer questions are ad-hoc jobs)."""
+RATE_METRICS = frozenset({"bounce_rate", "visit_duration", "views_per_session",
+                          "conversion_rate"})
+
+
+class QueryError(ValueError):
+    """The query is not valid; the message says why."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    dimension: str
+    op: str  # is | is_not | contains
+    values: tuple[str, ...]
+
+    def matches(self, value: str | None) -> bool:
+        text = value or ""
+        if self.op == "contains":
+            return any(v.lower() in text.lower() for v in self.values)
+        hit = text in self.values
+        return hit if self.op == "is" else not hit
+
+
+@dataclass(frozen=True)
+class Query:
+    site_id: str
+    date_range: str
+    start: date | None
+    end: date | None
+    metrics: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    filters: tuple[Filter, ...]
+    interval: str
+    order_by: tuple[tuple[str, bool], ...]
+    limit: int
+    offset: int
+
+
+@cache
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+@cache
+def _validator():
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator(schema(), format_checker=FormatChecker())
+
+
+def _reason(error) -> str:
+    where = "/".join(str(p) for p in error.absolute_path) or "query"
+    return f"{where}: {error.message}"
+
+
+def parse_query(payload: object) -> Query:
+    """A request body (already decoded JSON) -> :class:`Query`, or :class:`QueryError`."""
+    errors = sorted(_validator().iter_errors(payload), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise QueryError("; ".join(_reason(e) for e in errors[:5]))
+    defaults = {k: v.get("default") for k, v in schema()["properties"].items()}
+    values = {**defaults, **payload}
+    start = date.fromisoformat(values["start"]) if values.get("start") else None
+    end = date.fromisoformat(values["end"]) if values.get("end") else None
+    if values["date_range"] == "custom":
+        if end < start:
+            raise QueryError(f"end: {end} is before start {start}")
+        if (end - start).days + 1 > MAX_DAYS:
+            raise QueryError(f"end: a range of more than {MAX_DAYS} days is an ad-hoc "
+                             "question (POST /api/v1/jobs)")
+    filters = tuple(Filter(f["dimension"], f["op"],
+                           tuple(f["value"]) if isinstance(f["value"], list) else (f["value"],))
+                    for f in values["filters"])
+    fields = set(values["metrics"]) | set(values["dimensions"])
+    for order in values["order_by"]:
+        if order["field"] not in fields:
+            raise QueryError(f"order_by: {order['field']!r} is neither a metric nor a "
+                             "dimension of the query")
+    return Query(
+        site_id=values["site_id"], date_range=values["date_range"], start=start, end=end,
+        metrics=tuple(values["metrics"]), dimensions=tuple(values["dimensions"]),
+        filters=filters, interval=values["interval"],
+        order_by=tuple((o["field"], o.get("desc", True)) for o in values["order_by"]),
+        limit=values["limit"], offset=values["offset"])
+
+
+def resolve_days(query: Query, timezone: str, now: datetime) -> tuple[date, date]:
+    """The first and last site-local day (both included) the query covers at ``now``."""
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    match query.date_range:
+        case "today":
+            return today, today
+        case "yesterday":
+            yesterday = today - timedelta(days=1)
+            return yesterday, yesterday
+        case "7d":
+            return today - timedelta(days=6), today
+        case "30d":
+            return today - timedelta(days=29), today
+        case "month":
+            return today.replace(day=1), today
+        case _:
+            return query.start, query.end
