@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from analytics.config import Config, ConfigError
-from stack import jars, lifecycle
+from stack import airflow, jars, lifecycle
 from stack.schema import apply_schema
 from stack.supervisor import SupervisorError
 
@@ -72,6 +72,8 @@ def _run(config, args) -> int:
     if config.serve_demo:
         print(f"demo page      : {base}/demo   (site demo.local)")
     print(f"metrics        : {base}/metrics   health: {base}/healthz")
+    print(f"airflow UI     : {airflow.ui_url(config)}   (user admin, password in "
+          f"{airflow.AirflowApi(config).password_file})")
     print("\nStop it with `make stop`.")
     return 0
 

@@ -22,6 +22,7 @@ from analytics.config import REPO_ROOT, Config
 from analytics.kafka_topics import broker_ready
 from analytics.spark_submit import submit_command, submit_env
 from analytics.storage.session import node_ready
+from stack.airflow import airflow_ready, prepare_home, ui_url
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -246,7 +247,26 @@ def speed_layer(config: Config) -> Service:
     )
 
 
+def airflow(config: Config) -> Service:
+    """``airflow standalone`` (scheduler, DAG processor, triggerer, API server and UI) through
+    the ``stack.airflow`` launcher, which builds its environment (``airflow_env``) and stops
+    it on SIGINT, the one signal it stops cleanly on. Ready when every part reports healthy
+    and the repo's DAGs are listed."""
+    return Service(
+        name="airflow",
+        command=[sys.executable, "-m", "stack.airflow", "standalone", title_marker(config)],
+        ports={"http": config.airflow_port},
+        ready=lambda: airflow_ready(config),
+        address=ui_url(config),
+        prepare=lambda: prepare_home(config),
+        start_timeout_s=max(config.start_timeout_s, 180.0),
+        stop_signal="INT",
+        stop_wait_s=60,
+        environment=config.to_env(),
+    )
+
+
 def services(config: Config) -> dict[str, Service]:
     """Every service of the local run, in start order."""
     return {s.name: s for s in (kafka(config), cassandra(config), write_api(config),
-                                speed_layer(config))}
+                                speed_layer(config), airflow(config))}

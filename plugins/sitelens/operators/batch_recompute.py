@@ -1,0 +1,93 @@
+"""The batch layer's recompute of site-local days: ``batch/job.py`` under spark-submit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+from sitelens import SPARK_CONN_ID
+from sitelens.utils import run_args
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from analytics.config import Config
+
+APP_NAME = "sitelens-batch"
+
+
+class BatchRecomputeOperator(SparkSubmitOperator):
+    """Recompute the site-local days ``start_day``..``end_day`` (both included) of the
+    chosen sites (default: every site) and replace their batch views.
+
+    The Spark provider's ``SparkSubmitOperator``, fed from the project's config when the
+    task runs: every ``--conf`` from ``analytics.spark_session.spark_conf`` (connector jars,
+    Cassandra, memory, shuffle partitions), the environment from
+    ``analytics.spark_submit.submit_env`` (``ANALYTICS_*``, this venv's Python for the driver
+    and workers, the repo on ``PYTHONPATH``) and pyspark's own ``spark-submit`` (its jars
+    match the connectors). The master comes from the ``sitelens_spark`` connection, which
+    the stack makes from ``ANALYTICS_SPARK_MASTER``; a mismatch with the config is logged.
+
+    The job (``batch/job.py``) exits non-zero when anything fails, leaving the previous
+    version of every day in place, so a retry is safe; so is running a day twice.
+    """
+
+    template_fields: Sequence[str] = (*SparkSubmitOperator.template_fields,
+                                      "start_day", "end_day", "site_ids", "batch_run_id")
+    ui_color = "#fde7c6"
+
+    def __init__(self, *, start_day: str = "{{ data_interval_start | ds }}",
+                 end_day: str | None = None, site_ids: str | Sequence[str] | None = None,
+                 batch_run_id: str = "{{ run_id }}", conn_id: str = SPARK_CONN_ID,
+                 config: Config | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("name", APP_NAME)
+        super().__init__(conn_id=conn_id, **kwargs)
+        self.start_day = start_day
+        self.end_day = end_day if end_day is not None else start_day
+        self.site_ids = site_ids
+        self.batch_run_id = batch_run_id
+        self._config = config
+
+    def job_args(self) -> list[str]:
+        """The command-line arguments of ``batch/job.py`` for the rendered fields."""
+        start, end = run_args.day(self.start_day), run_args.day(self.end_day)
+        if end < start:
+            raise ValueError(f"end day {end} is before start day {start}")
+        args = ["--start-day", start.isoformat(), "--end-day", end.isoformat()]
+        sites = run_args.site_ids(self.site_ids)
+        if sites:
+            args += ["--sites", ",".join(sites)]
+        if self.batch_run_id:
+            args += ["--run-id", str(self.batch_run_id)]
+        return args
+
+    def prepare_submit(self, config: Config) -> str:
+        """Fill the provider's fields from config; returns the config's Spark master."""
+        from analytics.config import REPO_ROOT
+        from analytics.spark_session import spark_conf
+        from analytics.spark_submit import spark_submit_binary, submit_env
+
+        conf = spark_conf(config, self.name)
+        master = conf.pop("spark.master")
+        self.name = conf.pop("spark.app.name")
+        self.conf = {**conf, **(self.conf or {})}
+        self.env_vars = {**submit_env(config), **(self.env_vars or {})}
+        self._spark_binary = self._spark_binary or spark_submit_binary()
+        self.application = self.application or str(REPO_ROOT / "batch" / "job.py")
+        self.application_args = self.job_args()
+        return master
+
+    def execute(self, context: Context) -> None:
+        from analytics.config import Config
+
+        config = self._config or Config.from_env()
+        master = self.prepare_submit(config)
+        self._hook = self._get_hook()
+        used = self._hook._connection["master"]
+        if used != master:
+            self.log.warning("connection %s says master %s, the config (ANALYTICS_SPARK_MASTER)"
+                             " says %s: running on %s", self._conn_id, used, master, used)
+        self.log.info("recomputing %s", " ".join(self.application_args))
+        super().execute(context)

@@ -1,0 +1,61 @@
+"""Data quality: after the batch layer closed days, do batch and speed layer agree?"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from sitelens.hooks.analytics_store import AnalyticsStoreHook
+from sitelens.utils import run_args
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from analytics.config import Config
+
+
+class LayerCheckOperator(BaseOperator):
+    """Compare batch and speed-layer totals of the site-local days ``start_day``..``end_day``
+    for the chosen sites (default: every site) with ``analytics.quality.check_days``; log
+    every site-day and fail, listing the mismatches, when late events do not explain a
+    difference.
+
+    A mismatch fails without retries (reading the same numbers again does not change
+    them); errors reaching Cassandra are retried as usual. Returns ``{"checked": n}``.
+    """
+
+    template_fields: Sequence[str] = ("start_day", "end_day", "site_ids")
+    ui_color = "#d7ecd9"
+
+    def __init__(self, *, start_day: str = "{{ data_interval_start | ds }}",
+                 end_day: str | None = None, site_ids: str | Sequence[str] | None = None,
+                 config: Config | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.start_day = start_day
+        self.end_day = end_day if end_day is not None else start_day
+        self.site_ids = site_ids
+        self._config = config
+
+    def execute(self, context: Context) -> dict[str, int]:
+        from analytics.quality import check_days
+
+        start, end = run_args.day(self.start_day), run_args.day(self.end_day)
+        sites = run_args.site_ids(self.site_ids)
+        hook = AnalyticsStoreHook(self._config)
+        with hook.session() as session:
+            checks = check_days(hook.config, session, start_day=start, end_day=end,
+                                site_ids=sites, now=datetime.now(UTC))
+        for check in checks:
+            self.log.info("%s", check.describe())
+        failed = [check for check in checks if not check.ok]
+        if failed:
+            raise AirflowFailException(
+                f"{len(failed)} of {len(checks)} site-days disagree between the batch and "
+                "the speed layer:\n" + "\n".join(check.describe() for check in failed))
+        if not checks:
+            self.log.info("no sites to check")
+        return {"checked": len(checks)}

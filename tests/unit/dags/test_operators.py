@@ -1,0 +1,214 @@
+"""The plugins' operators and sensor, without the services: what they pass to Spark, to
+``analytics.quality`` / ``analytics.retention``, and when the sensor lets a run go on."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+from sitelens.hooks.analytics_store import AnalyticsStoreHook
+from sitelens.operators.batch_recompute import BatchRecomputeOperator
+from sitelens.operators.layer_check import LayerCheckOperator
+from sitelens.operators.raw_retention import PurgeRawEventsOperator
+from sitelens.sensors.day_closed import DayClosedSensor, closes_at
+
+from analytics.config import REPO_ROOT, Config
+from analytics.sites import Site
+from analytics.spark_submit import spark_submit_binary, submit_command
+
+
+@pytest.fixture
+def config(tmp_path) -> Config:
+    jars = tmp_path / "jars" / "spark-connectors"
+    jars.mkdir(parents=True)
+    (jars / "connector.jar").write_bytes(b"")
+    return Config(jars_dir=tmp_path / "jars", state_dir=tmp_path / "state",
+                  cassandra_keyspace="ks_ops")
+
+
+# -- batch recompute -------------------------------------------------------------------
+def test_recompute_passes_the_days_sites_and_run_id_to_the_job():
+    op = BatchRecomputeOperator(task_id="r", start_day="2026-11-24", site_ids="shop, blog",
+                                batch_run_id="scheduled__2026-11-24")
+    assert op.job_args() == ["--start-day", "2026-11-24", "--end-day", "2026-11-24",
+                             "--sites", "shop,blog", "--run-id", "scheduled__2026-11-24"]
+    every = BatchRecomputeOperator(task_id="r", start_day="2026-11-20", end_day="2026-11-22",
+                                   site_ids="", batch_run_id="")
+    assert every.job_args() == ["--start-day", "2026-11-20", "--end-day", "2026-11-22"]
+    backwards = BatchRecomputeOperator(task_id="r", start_day="2026-11-22",
+                                       end_day="2026-11-20")
+    with pytest.raises(ValueError, match="before start day"):
+        backwards.job_args()
+
+
+def test_recompute_runs_the_same_spark_submit_as_the_rest_of_the_project(config):
+    """The provider's hook builds pyspark's spark-submit with every --conf of the config,
+    the master of the sitelens_spark connection, and our environment."""
+    op = BatchRecomputeOperator(task_id="r", start_day="2026-11-24", site_ids="shop",
+                                batch_run_id="run-1")
+    assert op.prepare_submit(config) == "local[2]"
+    hook = op._get_hook()
+    built = hook._build_spark_submit_command(op.application)
+    ours = submit_command(config, REPO_ROOT / "batch" / "job.py", "sitelens-batch",
+                          op.job_args())
+    assert built[:3] == [spark_submit_binary(), "--master", "local[2]"] == ours[:3]
+    assert built[-len(op.job_args()) - 1:] == ours[-len(op.job_args()) - 1:]
+    assert _confs(built) == _confs(ours)
+    assert "spark.master" not in op.conf and "spark.app.name" not in op.conf
+    assert built[built.index("--name") + 1] == "sitelens-batch"
+    assert hook._env["PYTHONPATH"] == str(REPO_ROOT)
+    assert hook._env["ANALYTICS_CASSANDRA_KEYSPACE"] == "ks_ops"
+    assert hook._env["PYSPARK_PYTHON"] == sys.executable
+
+
+def _confs(argv: list[str]) -> dict[str, str]:
+    pairs = [argv[i + 1] for i, part in enumerate(argv) if part == "--conf"]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def test_recompute_uses_the_connection_master_and_says_so_when_config_differs(config, capsys):
+    op = BatchRecomputeOperator(task_id="r", start_day="2026-11-24")
+    cluster = config.replace(spark_master="spark://spark-master:7077")
+    submitted = []
+    op._hook = None
+
+    class FakeHook:
+        _connection = {"master": "local[2]"}
+
+        def submit(self, application):
+            submitted.append(application)
+
+    op._get_hook = FakeHook
+    op._config = cluster
+    op.execute({})
+    assert submitted == [str(REPO_ROOT / "batch" / "job.py")]
+    logged = capsys.readouterr().out  # Airflow's structlog writes to stdout
+    assert "spark://spark-master:7077" in logged and "running on local[2]" in logged
+
+
+# -- data quality ------------------------------------------------------------------------
+@dataclass
+class FakeCheck:
+    site_id: str
+    ok: bool
+
+    def describe(self) -> str:
+        return f"{self.site_id}: {'ok' if self.ok else 'MISMATCH'}"
+
+
+def _fake_store(monkeypatch) -> None:
+    monkeypatch.setattr(AnalyticsStoreHook, "session", lambda self, *a, **k: nullcontext("S"))
+
+
+def test_layer_check_logs_every_day_and_fails_listing_the_mismatches(monkeypatch, config,
+                                                                       capsys):
+    import analytics.quality
+
+    calls = []
+
+    def check_days(cfg, session, *, start_day, end_day, site_ids, now):
+        calls.append((cfg, session, start_day, end_day, site_ids, now.tzinfo))
+        return [FakeCheck("blog", True), FakeCheck("shop", False)]
+
+    monkeypatch.setattr(analytics.quality, "check_days", check_days)
+    _fake_store(monkeypatch)
+    op = LayerCheckOperator(task_id="c", start_day="2026-11-24", end_day="2026-11-25",
+                            site_ids="blog,shop", config=config)
+    with pytest.raises(AirflowFailException) as failed:
+        op.execute({})
+    assert calls == [(config, "S", date(2026, 11, 24), date(2026, 11, 25), ["blog", "shop"],
+                      UTC)]
+    assert "1 of 2 site-days disagree" in str(failed.value)
+    assert "shop: MISMATCH" in str(failed.value) and "blog" not in str(failed.value)
+    assert "blog: ok" in capsys.readouterr().out
+
+
+def test_layer_check_passes_when_every_day_agrees(monkeypatch, config):
+    import analytics.quality
+
+    monkeypatch.setattr(analytics.quality, "check_days",
+                        lambda *a, **k: [FakeCheck("blog", True)])
+    _fake_store(monkeypatch)
+    op = LayerCheckOperator(task_id="c", start_day="2026-11-24", config=config)
+    assert op.execute({}) == {"checked": 1}
+    assert op.end_day == "2026-11-24"
+
+
+# -- retention ---------------------------------------------------------------------------
+def test_retention_purges_until_the_interval_end_for_the_chosen_sites(monkeypatch, config):
+    import analytics.retention
+
+    sites = [Site("blog", "blog.example", retention_days=30), Site("shop", "shop.example")]
+    calls = []
+
+    def purge(cfg, session, chosen, *, until, lookback_days):
+        calls.append((cfg, session, [s.site_id for s in chosen], until, lookback_days))
+        return {"blog": 24, "shop": 0}
+
+    monkeypatch.setattr(analytics.retention, "purge_raw_events", purge)
+    monkeypatch.setattr(AnalyticsStoreHook, "sites", lambda self, session, ids=None: sites)
+    _fake_store(monkeypatch)
+    op = PurgeRawEventsOperator(task_id="p", until="2026-11-25T01:00:00+00:00",
+                                lookback_days="2", config=config)
+    assert op.execute({}) == {"blog": 24, "shop": 0}
+    assert calls == [(config, "S", ["blog", "shop"], datetime(2026, 11, 25, 1, tzinfo=UTC), 2)]
+
+
+# -- the day-closed sensor -----------------------------------------------------------------
+def test_a_day_closes_when_it_ended_in_the_last_zone_plus_the_settle_time():
+    settle = timedelta(minutes=60)
+    day = date(2026, 11, 24)
+    assert closes_at(day, ["UTC"], settle) == datetime(2026, 11, 25, 1, tzinfo=UTC)
+    assert closes_at(day, ["UTC", "Pacific/Honolulu", "Asia/Kathmandu"], settle) == \
+        datetime(2026, 11, 25, 11, tzinfo=UTC)  # Honolulu is UTC-10
+    assert closes_at(day, ["Pacific/Kiritimati"], settle) == \
+        datetime(2026, 11, 24, 11, tzinfo=UTC)  # UTC+14: over before the UTC day is
+    assert closes_at(day, [], settle) is None
+
+
+def _sensor(monkeypatch, config, sites, **kwargs) -> DayClosedSensor:
+    monkeypatch.setattr(DayClosedSensor, "chosen_sites", lambda self: sites)
+    return DayClosedSensor(task_id="w", config=config, **kwargs)
+
+
+def test_sensor_waits_for_the_day_to_close(monkeypatch, config):
+    sites = [Site("blog", "blog.example", timezone="Pacific/Honolulu")]
+    today = datetime.now(UTC).date()
+    past = _sensor(monkeypatch, config, sites, day=str(today - timedelta(days=3)))
+    assert past.poke({}) is True
+    future = _sensor(monkeypatch, config, sites, day=str(today))
+    assert future.poke({}) is False
+    assert future.target() == datetime.combine(today + timedelta(days=1),
+                                               datetime.min.time(), UTC) + timedelta(hours=11)
+
+
+def test_sensor_defers_to_the_instant_the_day_closes(monkeypatch, config):
+    sites = [Site("blog", "blog.example", timezone="UTC")]
+    today = datetime.now(UTC).date()
+    sensor = _sensor(monkeypatch, config, sites, day=str(today), settle_minutes=30)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute({})
+    assert deferred.value.trigger.moment == datetime.combine(
+        today + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=30)
+    assert deferred.value.method_name == "execute_complete"
+    done = _sensor(monkeypatch, config, sites, day=str(today - timedelta(days=2)))
+    assert done.execute({}) is None  # a closed day does not defer
+
+
+def test_sensor_does_not_wait_when_asked_not_to(monkeypatch, config):
+    sites = [Site("blog", "blog.example")]
+    sensor = _sensor(monkeypatch, config, sites, day=str(datetime.now(UTC).date()),
+                     wait="False")
+    assert sensor.poke({}) is True
+    assert sensor.execute({}) is None
+
+
+def test_settle_time_comes_from_config(monkeypatch, config):
+    sites = [Site("blog", "blog.example")]
+    sensor = _sensor(monkeypatch, config.replace(batch_settle_minutes=15), sites,
+                     day="2026-11-24")
+    assert sensor.target() == datetime(2026, 11, 25, 0, 15, tzinfo=UTC)
