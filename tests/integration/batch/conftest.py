@@ -10,6 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from analytics.config import REPO_ROOT, Config
 from analytics.spark_submit import submit_command, submit_env
+from tests.integration.airflow.conftest import (  # noqa: F401  (fixtures used here too)
+    airflow_home,
+    airflow_standalone,
+    dags_test,
+)
 
 JOB = REPO_ROOT / "batch" / "job.py"
 SERIES = ("visitors", "pageviews", "custom_events", "sessions", "engaged_sessions", "bounces",

@@ -40,6 +40,7 @@ import pytest
 
 from analytics.quality import check_days
 from analytics.sites import Site, SiteRepository
+from tests.integration.airflow.conftest import dag_run_state, nightly_logical_date
 from tests.integration.batch.conftest import SERIES, anchor, current, run_batch, utc_naive
 from tests.integration.services import CHROME_UA, SpeedLayerJob, WriteService, post_json
 from tests.integration.streaming.conftest import (
@@ -109,9 +110,10 @@ def post_now_events(base: str, u: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def batch(stack, cql, tmp_path_factory):
-    """Events posted and carried into raw_event_chunks, then the job run twice for day D,
-    then one more (late) event and a third run; what readers saw after each run."""
+def batch(stack, cql, tmp_path_factory, dags_test):
+    """Events posted and carried into raw_event_chunks; the nightly DAG run twice for day D
+    with ``airflow dags test`` (recompute + data-quality check); then the job alone for
+    site U's day, one more (late) event and a third run; what readers saw after each."""
     config = pipeline_config(stack, tmp_path_factory.mktemp("batch"), 18230)
     run = uuid.uuid4().hex[:6]
     k = Site(site_id=f"ktm-{run}.test", domain="ktm.example", timezone="Asia/Kathmandu",
@@ -131,9 +133,11 @@ def batch(stack, cql, tmp_path_factory):
         u_day = datetime.now(ZoneInfo(u.timezone)).date()
         wait_caught_up(config, cql)
         sites = [k.site_id, n.site_id]
-        first = run_batch(config, day, sites=sites)
+        nightly = [dags_test("sitelens_nightly", nightly_logical_date(day), config=config,
+                             conf={"sites": sites, "wait_for_day_end": False})]
         seen = {"first": {s: current(cql, s, day) for s in sites}}
-        second = run_batch(config, day, sites=sites)
+        nightly.append(dags_test("sitelens_nightly", nightly_logical_date(day), config=config,
+                                 conf={"sites": sites, "wait_for_day_end": False}))
         seen["second"] = {s: current(cql, s, day) for s in sites}
         run_batch(config, u_day, sites=[u.site_id])
         seen["u"] = current(cql, u.site_id, u_day)
@@ -150,8 +154,7 @@ def batch(stack, cql, tmp_path_factory):
         late_checks = check_days(config, cql, start_day=day, end_day=day,
                                  site_ids=[k.site_id], now=datetime.now(UTC))
         yield {"k": k.site_id, "n": n.site_id, "u": u.site_id, "a": a, "day": day,
-               "first": first, "second": second, "seen": seen, "checks": checks,
-               "late_checks": late_checks}
+               "nightly": nightly, "seen": seen, "checks": checks, "late_checks": late_checks}
     finally:
         job.stop()
         write.stop()
@@ -252,7 +255,15 @@ def test_running_twice_replaces_the_day_with_the_same_numbers(batch):
         assert second["day"]["version"] != first["day"]["version"]
         # only the current version is left, in every table
         assert second["versions"] == second["registered"] == {second["day"]["version"]}
-    assert [line["pageviews"] for line in batch["second"][:2]] == [5, 2]
+
+
+def test_the_nightly_dag_recomputes_and_its_quality_check_passes(batch):
+    for done in batch["nightly"]:
+        output = done.stdout + done.stderr
+        assert done.returncode == 0 and dag_run_state(done) == "success", output[-4000:]
+        # check_layers logs every site-day it compared
+        for site in (batch["k"], batch["n"]):
+            assert f"{site} {batch['day']}: ok" in output
 
 
 def test_a_late_event_is_counted_by_the_next_run(batch):
