@@ -31,16 +31,23 @@ both layers must agree exactly.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from analytics.quality import check_days
 from analytics.sites import Site, SiteRepository
-from tests.integration.airflow.conftest import dag_run_state, nightly_logical_date
+from stack.schema import apply_schema
+from tests.integration.airflow.conftest import (
+    StandaloneAirflow,
+    dag_run_state,
+    free_port,
+    nightly_logical_date,
+)
 from tests.integration.batch.conftest import SERIES, anchor, current, run_batch, utc_naive
 from tests.integration.services import CHROME_UA, SpeedLayerJob, WriteService, post_json
 from tests.integration.streaming.conftest import (
@@ -300,3 +307,41 @@ def test_a_day_the_batch_layer_has_not_closed_fails_the_check(batch, stack, cql)
     [check] = check_days(stack, cql, start_day=later, end_day=later, site_ids=[batch["n"]],
                          now=datetime.now(UTC))
     assert not check.ok and "has not closed" in check.describe()
+
+
+def test_a_three_day_backfill_from_the_cli(batch, stack, cql, tmp_path_factory):
+    """``airflow backfill create`` of the nightly DAG over three past days for site K, on
+    the Airflow of the local run (standalone), in a keyspace of its own holding only site
+    K: unpausing the DAG (backfill runs need it) also starts the latest scheduled run, for
+    every site of the keyspace. The days are before D (K had no events then: zero days),
+    clear of the scheduled run."""
+    k, day = batch["k"], batch["day"]
+    config = stack.replace(cassandra_keyspace=f"analytics_backfill_{uuid.uuid4().hex[:6]}",
+                           state_dir=tmp_path_factory.mktemp("backfill"),
+                           airflow_port=free_port())
+    apply_schema(config, log=lambda _: None)
+    cql.execute(f"INSERT INTO {config.cassandra_keyspace}.sites JSON %s", (cql.execute(
+        "SELECT JSON * FROM sites WHERE site_id = %s", (k,)).one().json,))
+    airflow = StandaloneAirflow(config).start()
+    try:
+        airflow.set_paused("sitelens_nightly", False)
+        done = airflow.cli(
+            "backfill", "create", "--dag-id", "sitelens_nightly",
+            "--from-date", (day - timedelta(days=5)).isoformat(),
+            "--to-date", (day - timedelta(days=3)).isoformat(), "--max-active-runs", "1",
+            "--dag-run-conf", json.dumps({"sites": [k], "wait_for_day_end": False}))
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        runs = airflow.wait_for_runs("sitelens_nightly", 3, run_type="backfill", timeout=900)
+        airflow.set_paused("sitelens_nightly", True)
+    finally:
+        airflow.stop()
+    assert [r["state"] for r in runs] == ["success"] * 3, runs
+    days = sorted(date.fromisoformat(r["data_interval_start"][:10]) for r in runs)
+    assert [(d - days[0]).days for d in days] == [0, 1, 2] and days[-1] < day
+    for run in runs:
+        row = cql.execute(f"SELECT * FROM {config.cassandra_keyspace}.batch_days "
+                          "WHERE site_id = %s AND day = %s",
+                          (k, date.fromisoformat(run["data_interval_start"][:10]))).one()
+        assert row.run_id == run["dag_run_id"]
+        assert series(row._asdict()) == (0, 0, 0, 0, 0, 0, 0.0, 0)
+    cql.execute(f"DROP KEYSPACE {config.cassandra_keyspace}")
