@@ -17,12 +17,17 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 
 from analytics import raw_events
+from analytics.event_schema import spark_schema
 from analytics.spark_session import CASSANDRA_FORMAT, MALFORMED, parse_enriched
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 KEY_SCHEMA = "site_id string, hour timestamp"
+FETCH_ROWS = 16
+"""Chunks per page when reading ``raw_event_chunks``: a chunk is ~100 KB and a busy hour's
+partition tens of MB; the connector's default page (1,000 rows, i.e. a whole partition)
+times its concurrent reads ran the node out of memory with 1M events a day."""
 
 
 def chunks_of(spark: SparkSession, keyspace: str,
@@ -31,13 +36,15 @@ def chunks_of(spark: SparkSession, keyspace: str,
     keys = spark.createDataFrame(sorted(set(partitions)), KEY_SCHEMA)
     table = (spark.read.format(CASSANDRA_FORMAT)
              .options(keyspace=keyspace, table=raw_events.TABLE, directJoinSetting="on")
+             .option("spark.cassandra.input.fetch.sizeInRows", str(FETCH_ROWS))
              .load())
     return keys.join(table, on=["site_id", "hour"])
 
 
 def events_of(chunks: DataFrame) -> DataFrame:
-    """Chunk rows -> the well-formed enriched events in them (every copy, bots included);
-    malformed records are left out (they live under the reserved site ``_malformed``,
-    which no recompute reads)."""
+    """Chunk rows -> the well-formed enriched events in them (every copy, bots included),
+    the event fields only (the JSON text and Kafka coordinates would be carried through
+    every shuffle and cache); malformed records are left out (they live under the
+    reserved site ``_malformed``, which no recompute reads)."""
     parsed = parse_enriched(raw_events.from_chunks(chunks))
-    return parsed.where(~F.col(MALFORMED))
+    return parsed.where(~F.col(MALFORMED)).select(*spark_schema().fieldNames())
