@@ -41,6 +41,7 @@ bench: setup
 	$(PY) bench/stack_bench.py
 	$(PY) bench/write_bench.py
 	$(PY) bench/stream_bench.py
+	$(PY) bench/batch_bench.py
 
 ## Remove the local run's data and logs (keeps the jars cache).
 clean-state: stop
