@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from analytics.config import Config
 from analytics.periods import floor_hour, utc_hours
 from analytics.raw_events import TABLE
 from analytics.sites import Site
@@ -36,11 +35,11 @@ def expired_hours(site: Site, until: datetime, lookback_days: int) -> list[datet
     return list(utc_hours(end - timedelta(days=lookback_days), end))
 
 
-def purge_raw_events(config: Config, session, sites: Iterable[Site], until: datetime,
+def purge_raw_events(session, sites: Iterable[Site], *, until: datetime,
                      lookback_days: int = 1) -> dict[str, int]:
     """Delete every expired hour of each site's raw events; returns site id -> number of
-    hours deleted (0 for a site that keeps everything). ``session`` is bound to
-    ``config.cassandra_keyspace``."""
+    hours deleted (0 for a site that keeps everything). ``session`` is bound to the
+    keyspace."""
     from cassandra.concurrent import execute_concurrent_with_args
 
     delete = session.prepare(f"DELETE FROM {TABLE} WHERE site_id = ? AND hour = ?")

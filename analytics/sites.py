@@ -19,6 +19,23 @@ class SiteError(ValueError):
     pass
 
 
+class UnknownSitesError(SiteError):
+    """Site ids that name no site."""
+
+
+def choose_sites(every: list[Site], wanted: list[str] | None) -> list[Site]:
+    """The sites named in ``wanted`` (all of ``every`` when it is empty), sorted by id;
+    :class:`UnknownSitesError` naming each id that is not a site."""
+    if not wanted:
+        return sorted(every, key=lambda s: s.site_id)
+    known = {site.site_id: site for site in every}
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        raise UnknownSitesError(f"unknown site(s): {', '.join(unknown)}; known: "
+                                f"{', '.join(sorted(known)) or '(no sites yet)'}")
+    return [known[site_id] for site_id in sorted(set(wanted))]
+
+
 @dataclass(frozen=True)
 class Site:
     site_id: str

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from analytics.config import Config
 from analytics.metrics.sessions import DEFAULT_GAP_MINUTES
 from analytics.periods import day_bounds, days, read_window, utc_hours
-from analytics.sites import Site, SiteRepository
+from analytics.sites import Site, SiteRepository, UnknownSitesError, choose_sites
 from analytics.spark_session import spark_session, stop_spark
 from analytics.storage.session import connect
 from batch.raw import chunks_of, events_of
@@ -58,16 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--end-day {args.end_day} is before --start-day {args.start_day}")
     args.sites = [s for s in (p.strip() for p in args.sites.split(",")) if s]
     return args
-
-
-def choose_sites(every: list[Site], wanted: list[str]) -> list[Site]:
-    if not wanted:
-        return every
-    known = {site.site_id: site for site in every}
-    unknown = sorted(set(wanted) - set(known))
-    if unknown:
-        raise SystemExit(f"unknown site(s): {', '.join(unknown)}")
-    return [known[site_id] for site_id in sorted(set(wanted))]
 
 
 def site_days(sites: list[Site], start: date, end: date) -> list[tuple]:
@@ -129,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     cluster, session = connect(config, config.cassandra_keyspace)
     spark = None
     try:
-        sites = choose_sites(SiteRepository(session).all(), args.sites)
+        try:
+            sites = choose_sites(SiteRepository(session).all(), args.sites)
+        except UnknownSitesError as error:
+            raise SystemExit(str(error)) from None
         if not sites:
             print(json.dumps({"days": 0, "note": "no sites to recompute"}))
             return 0

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import psutil
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
@@ -52,6 +51,7 @@ from analytics.sites import Site, SiteRepository  # noqa: E402
 from analytics.spark_submit import submit_command, submit_env  # noqa: E402
 from analytics.storage.session import connect  # noqa: E402
 from stack import jars, lifecycle  # noqa: E402
+from stack.launch import tree_rss  # noqa: E402
 from stack.schema import apply_schema  # noqa: E402
 
 KEYSPACE = "analytics_bench"
@@ -335,18 +335,8 @@ class TreeMemory(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        try:
-            root = psutil.Process(self.pid)
-            while not self.stopped.wait(self.interval):
-                total = 0
-                for proc in [root, *root.children(recursive=True)]:
-                    try:
-                        total += proc.memory_info().rss
-                    except psutil.NoSuchProcess:
-                        pass
-                self.peak = max(self.peak, total)
-        except psutil.NoSuchProcess:
-            pass
+        while not self.stopped.wait(self.interval):
+            self.peak = max(self.peak, tree_rss(self.pid))
 
 
 @dataclass

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analytics import raw_events  # noqa: E402
 from analytics.config import Config  # noqa: E402
-from analytics.sites import SiteRepository  # noqa: E402
+from analytics.sites import SiteRepository, choose_sites  # noqa: E402
 from analytics.spark_session import spark_session, stop_spark  # noqa: E402
 from analytics.storage.session import connect  # noqa: E402
-from batch.job import choose_sites, parse_args, partitions  # noqa: E402
+from batch.job import parse_args, partitions  # noqa: E402
 from batch.raw import chunks_of  # noqa: E402
 
 APP_NAME = "sitelens-read-count"

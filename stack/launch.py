@@ -19,6 +19,22 @@ from analytics.config import REPO_ROOT, Config
 from analytics.spark_submit import submit_command, submit_env
 
 
+def tree_rss(pid: int) -> int:
+    """Resident memory (bytes) of a process and all its children; 0 once it is gone."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def _environment(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_")}
     env.update(extra)
@@ -115,11 +131,4 @@ class SpeedLayerJob:
         """Resident memory of every process of the job (JVM and Python driver)."""
         if not self.proc or self.proc.poll() is not None:
             return 0
-        root = psutil.Process(self.proc.pid)
-        total = 0
-        for proc in [root, *root.children(recursive=True)]:
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return tree_rss(self.proc.pid)

@@ -64,15 +64,9 @@ class AnalyticsStoreHook(BaseHook):
     def sites(self, session, site_ids: Sequence[str] | None = None) -> list[Site]:
         """The chosen sites (all when ``site_ids`` is empty), sorted by id. An unknown id
         fails the task without retries: a typo in a trigger form does not heal."""
-        from analytics.sites import SiteRepository
+        from analytics.sites import SiteRepository, UnknownSitesError, choose_sites
 
-        every = SiteRepository(session).all()
-        if not site_ids:
-            return every
-        known = {site.site_id: site for site in every}
-        unknown = sorted(set(site_ids) - set(known))
-        if unknown:
-            raise AirflowFailException(
-                f"unknown site id(s) {', '.join(unknown)}; known: "
-                f"{', '.join(sorted(known)) or '(no sites yet)'}")
-        return [known[s] for s in sorted(set(site_ids))]
+        try:
+            return choose_sites(SiteRepository(session).all(), list(site_ids or ()))
+        except UnknownSitesError as error:
+            raise AirflowFailException(str(error)) from None

@@ -45,8 +45,7 @@ class PurgeRawEventsOperator(BaseOperator):
         hook = AnalyticsStoreHook(self._config)
         with hook.session() as session:
             sites = hook.sites(session, run_args.site_ids(self.site_ids))
-            deleted = purge_raw_events(hook.config, session, sites, until=until,
-                                       lookback_days=lookback)
+            deleted = purge_raw_events(session, sites, until=until, lookback_days=lookback)
         for site in sites:
             if site.retention_days is None:
                 self.log.info("%s: no retention set, raw events kept", site.site_id)

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from analytics.sites import Site
-from batch.job import choose_sites, parse_args, partitions, site_days
+from batch.job import parse_args, partitions, site_days
 
 
 def test_the_period_comes_from_the_arguments():
@@ -16,14 +16,6 @@ def test_the_period_comes_from_the_arguments():
         parse_args(["--start-day", "2026-11-24", "--end-day", "2026-11-23"])
     with pytest.raises(SystemExit):
         parse_args([])
-
-
-def test_unknown_sites_are_refused_by_name():
-    sites = [Site(site_id="a", domain="a.example"), Site(site_id="b", domain="b.example")]
-    assert [s.site_id for s in choose_sites(sites, [])] == ["a", "b"]
-    assert [s.site_id for s in choose_sites(sites, ["b"])] == ["b"]
-    with pytest.raises(SystemExit, match="unknown site.*: c"):
-        choose_sites(sites, ["c", "a"])
 
 
 def test_site_days_carry_the_local_day_bounds():

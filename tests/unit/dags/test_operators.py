@@ -145,8 +145,8 @@ def test_retention_purges_until_the_interval_end_for_the_chosen_sites(monkeypatc
     sites = [Site("blog", "blog.example", retention_days=30), Site("shop", "shop.example")]
     calls = []
 
-    def purge(cfg, session, chosen, *, until, lookback_days):
-        calls.append((cfg, session, [s.site_id for s in chosen], until, lookback_days))
+    def purge(session, chosen, *, until, lookback_days):
+        calls.append((session, [s.site_id for s in chosen], until, lookback_days))
         return {"blog": 24, "shop": 0}
 
     monkeypatch.setattr(analytics.retention, "purge_raw_events", purge)
@@ -155,7 +155,7 @@ def test_retention_purges_until_the_interval_end_for_the_chosen_sites(monkeypatc
     op = PurgeRawEventsOperator(task_id="p", until="2026-11-25T01:00:00+00:00",
                                 lookback_days="2", config=config)
     assert op.execute({}) == {"blog": 24, "shop": 0}
-    assert calls == [(config, "S", ["blog", "shop"], datetime(2026, 11, 25, 1, tzinfo=UTC), 2)]
+    assert calls == [("S", ["blog", "shop"], datetime(2026, 11, 25, 1, tzinfo=UTC), 2)]
 
 
 # -- the day-closed sensor -----------------------------------------------------------------
