@@ -169,6 +169,26 @@ class Config:
     """The data-quality check looks this long after a day for late events of it (the
     write service refuses events more than 72 h old)."""
 
+    # -- read service (api/read) ---------------------------------------------------------
+    read_api_host: str = "127.0.0.1"
+    read_api_workers: int = 2
+    read_api_threads: int = 8
+    """gunicorn gthread workers x threads of the read service (its Cassandra reads block)."""
+    read_max_body_bytes: int = 64 * 1024
+    read_cors_origins: tuple[str, ...] = ("*",)
+    """Origins that may call the read API from a browser (the Tableau connector page is
+    loaded by Tableau from wherever the analyst points it; tokens travel in a header, never
+    in cookies, so ``*`` is the default)."""
+    read_speed_cache_s: float = 2.0
+    """How long an open (not yet final) speed-layer hour is cached by a read worker."""
+    adhoc_max_running: int = 2
+    """Ad-hoc Spark jobs that may run at once (more are refused with 429 and Retry-After)."""
+    adhoc_cache_minutes: int = 10
+    """How long an ad-hoc result whose range includes an open day is reused (results over
+    closed days only are reused until the batch layer recomputes one of the days)."""
+    adhoc_timeout_s: int = 1800
+    """An ad-hoc job still running after this long is reported failed."""
+
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"

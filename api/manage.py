@@ -1,7 +1,10 @@
-"""Operator CLI: ``python -m api.manage site create|list|update|show``.
+"""Operator CLI: ``python -m api.manage site create|list|update|show`` and
+``python -m api.manage token create|list|revoke``.
 
     python -m api.manage site create example.com --domain example.com \\
         --timezone Europe/Berlin --goal signup --origin https://www.example.com --mp-secret
+    python -m api.manage token create --site example.com --label "Tableau, marketing"
+    python -m api.manage token revoke 3f9a0c1d2e4b
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import asdict, replace
 from analytics.config import Config
 from analytics.sites import Site, SiteError, SiteRepository
 from analytics.storage.session import connect
+from api.read.tokens import EVERY_SITE, TokenError, TokenStore
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     site.add_parser("list")
     show = site.add_parser("show")
     show.add_argument("site_id")
+    token = sub.add_parser("token", help="read API tokens").add_subparsers(
+        dest="verb", required=True)
+    create = token.add_parser("create", help="make a token and print it once")
+    scope = create.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--site", action="append", help="a site the token may read")
+    scope.add_argument("--all-sites", action="store_true", help="every site (operators)")
+    create.add_argument("--label", default="", help="who or what uses it")
+    token.add_parser("list")
+    revoke = token.add_parser("revoke")
+    revoke.add_argument("token_id")
     return parser
 
 
@@ -45,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     cluster, session = connect(config, config.cassandra_keyspace)
     try:
         repo = SiteRepository(session)
+        if args.noun == "token":
+            return _token(TokenStore(session), repo, args)
         return _site(repo, args)
-    except SiteError as exc:
+    except (SiteError, TokenError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -93,6 +109,27 @@ def _site(repo: SiteRepository, args) -> int:
     print(json.dumps(_public(site), indent=2))
     if secret:
         print(f"Measurement Protocol api_secret (shown once): {secret}")
+    return 0
+
+
+def _token(store: TokenStore, sites: SiteRepository, args) -> int:
+    if args.verb == "list":
+        for token in store.all():
+            state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+            print(f"{token.token_id:<14}{state:<24}{','.join(sorted(token.sites)):<40}"
+                  f"{token.label}")
+        return 0
+    if args.verb == "revoke":
+        token = store.revoke(args.token_id)
+        print(f"revoked {token.token_id} ({','.join(sorted(token.sites))})")
+        return 0
+    wanted = [EVERY_SITE] if args.all_sites else sorted(set(args.site))
+    unknown = [s for s in wanted if s != EVERY_SITE and sites.get(s) is None]
+    if unknown:
+        raise TokenError(f"no site {', '.join(map(repr, unknown))}; create it first")
+    token, secret = store.create(wanted, args.label)
+    print(f"token {token.token_id} for {', '.join(wanted)} (shown once, store it now):")
+    print(secret)
     return 0
 
 

@@ -33,7 +33,8 @@ DAY_COLUMNS = ("site_id", "day", "timezone", "utc_start", "utc_end", "raw_events
                "duplicates", "bot_events", *SERIES_COLUMNS)
 HOURLY_COLUMNS = ("site_id", "day", "hour_start", "local_hour", *SERIES_COLUMNS)
 BREAKDOWN_TABLE_COLUMNS = ("site_id", "day", *BREAKDOWN_COLUMNS[2:])
-GOAL_COLUMNS = ("site_id", "day", "goal", "conversions", "converting_visitors", "visitors")
+GOAL_COLUMNS = ("site_id", "day", "goal", "conversions", "converting_visitors",
+                "converting_sketch", "visitors")
 _COUNTS = [c for c in DAY_COLUMNS if c not in ("site_id", "day", "timezone", "utc_start",
                                              "utc_end", "visitors_sketch")]
 

@@ -7,7 +7,7 @@ import sys
 
 from analytics.config import Config, ConfigError
 from stack import airflow, jars, lifecycle
-from stack.schema import apply_schema
+from stack.schema import apply_schema, demo_token_file
 from stack.supervisor import SupervisorError
 
 
@@ -72,6 +72,11 @@ def _run(config, args) -> int:
     if config.serve_demo:
         print(f"demo page      : {base}/demo   (site demo.local)")
     print(f"metrics        : {base}/metrics   health: {base}/healthz")
+    read = f"http://{config.read_api_host}:{config.read_api_port}"
+    print(f"read API       : {read}/api/v1/openapi.json   (token for demo.local in "
+          f"{demo_token_file(config)})")
+    print(f"tableau        : {read}/tableau   (Web Data Connector; extracts: "
+          f"{read}/api/v1/extract.hyper?site_id=...)")
     print(f"airflow UI     : {airflow.ui_url(config)}   (user admin, password in "
           f"{airflow.AirflowApi(config).password_file})")
     print("\nStop it with `make stop`.")

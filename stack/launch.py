@@ -41,21 +41,23 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-class WriteService:
-    """One write service process tree (gunicorn master + workers) for a config."""
+class GunicornService:
+    """One gunicorn process tree (master + workers) of a service for a config."""
 
-    def __init__(self, config: Config):
+    name, conf, app = "", "", ""
+
+    def __init__(self, config: Config, host: str, port: int):
         self.config = config
-        self.base = f"http://{config.write_api_host}:{config.write_api_port}"
+        self.base = f"http://{host}:{port}"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60.0) -> WriteService:
+    def start(self, timeout: float = 60.0):
         env = _environment(self.config.to_env())
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.config.state_dir / "write-api.log", "ab")  # noqa: SIM115
+        log = open(self.config.state_dir / f"{self.name}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "api/write/gunicorn_conf.py",
-             "api.write.asgi:app"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+            [sys.executable, "-m", "gunicorn", "-c", self.conf, self.app],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -67,12 +69,26 @@ class WriteService:
                 return self
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("write service did not answer")
+        raise RuntimeError(f"{self.name} did not answer")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(30)
+
+
+class WriteService(GunicornService):
+    name, conf, app = "write-api", "api/write/gunicorn_conf.py", "api.write.asgi:app"
+
+    def __init__(self, config: Config):
+        super().__init__(config, config.write_api_host, config.write_api_port)
+
+
+class ReadService(GunicornService):
+    name, conf, app = "read-api", "api/read/gunicorn_conf.py", "api.read.wsgi:app"
+
+    def __init__(self, config: Config):
+        super().__init__(config, config.read_api_host, config.read_api_port)
 
 
 class SpeedLayerJob:

@@ -219,6 +219,23 @@ def write_api(config: Config) -> Service:
     )
 
 
+def read_api(config: Config) -> Service:
+    """The read service (api/read): reports, the Tableau connector page, extracts."""
+    base = f"http://{config.read_api_host}:{config.read_api_port}"
+    return Service(
+        name="read-api",
+        command=[sys.executable, "-m", "gunicorn", "-c", "api/read/gunicorn_conf.py",
+                 "api.read.wsgi:app"],
+        ports={"http": config.read_api_port},
+        ready=lambda: http_answers(f"{base}/healthz"),
+        address=base,
+        start_timeout_s=60.0,
+        stop_wait_s=30,
+        environment=config.to_env(),
+        needs_schema=True,
+    )
+
+
 def speed_layer_ready(config: Config) -> bool:
     """The streaming job's status file is fresh and every query in it is active."""
     from streaming.progress import read_status
@@ -269,4 +286,4 @@ def airflow(config: Config) -> Service:
 def services(config: Config) -> dict[str, Service]:
     """Every service of the local run, in start order."""
     return {s.name: s for s in (kafka(config), cassandra(config), write_api(config),
-                                speed_layer(config), airflow(config))}
+                                read_api(config), speed_layer(config), airflow(config))}

@@ -218,11 +218,14 @@ def daily_breakdowns(events: DataFrame, sessions: DataFrame, lg_k: int = DEFAULT
     return both.select(*BREAKDOWN_COLUMNS)
 
 
-def daily_goals(events: DataFrame, goals_column: str = "goals") -> DataFrame:
+def daily_goals(events: DataFrame, goals_column: str = "goals",
+                lg_k: int = DEFAULT_LG_K) -> DataFrame:
     """Per (site_id, local_day, goal) for every goal of the site on every day it has
     events: ``conversions`` (long: custom events whose name is the goal plus pageviews
-    whose path is the goal), ``converting_visitors`` (long, exact), ``visitors`` (long,
-    the day's visitors, for conversion rate = converting_visitors / visitors)."""
+    whose path is the goal), ``converting_visitors`` (long, exact) and
+    ``converting_sketch`` (HLL, null without conversions; for ranges of days),
+    ``visitors`` (long, the day's visitors, for conversion rate = converting_visitors /
+    visitors)."""
     timed = with_local_time(events)
     page = F.coalesce(F.col("path"), F.lit(NO_PATH))
     goals = F.col(goals_column)
@@ -231,6 +234,7 @@ def daily_goals(events: DataFrame, goals_column: str = "goals") -> DataFrame:
     converted = timed.where(goal.isNotNull()).groupBy(*_SITE_DAY, goal.alias("goal")).agg(
         F.count("*").alias("conversions"),
         F.count_distinct("visitor_id").alias("converting_visitors"),
+        F.hll_sketch_agg("visitor_id", lg_k).alias("converting_sketch"),
     )
     days = timed.groupBy(*_SITE_DAY).agg(
         F.count_distinct("visitor_id").alias("visitors"),
@@ -238,7 +242,8 @@ def daily_goals(events: DataFrame, goals_column: str = "goals") -> DataFrame:
     every_goal = days.select(*_SITE_DAY, "visitors", F.explode("_goals").alias("goal"))
     return (every_goal.join(converted, on=[*_SITE_DAY, "goal"], how="left")
             .fillna(0, subset=["conversions", "converting_visitors"])
-            .select(*_SITE_DAY, "goal", "conversions", "converting_visitors", "visitors"))
+            .select(*_SITE_DAY, "goal", "conversions", "converting_visitors",
+                    "converting_sketch", "visitors"))
 
 
 def daily_bot_events(bots: DataFrame) -> DataFrame:
@@ -261,6 +266,6 @@ def batch_views(counted_events: DataFrame, bots: DataFrame, lg_k: int = DEFAULT_
         "daily": daily_series(sessionized, sessions, lg_k),
         "hourly": hourly_series(sessionized, sessions, lg_k),
         "breakdowns": daily_breakdowns(sessionized, sessions, lg_k),
-        "goals": daily_goals(sessionized),
+        "goals": daily_goals(sessionized, lg_k=lg_k),
         "bots": daily_bot_events(bots),
     }

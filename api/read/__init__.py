@@ -1,1 +1,1 @@
-"""The read service (issue 6, being built): the query model so far."""
+"""The read service: reports of both layers merged, Tableau exports, ad-hoc jobs."""

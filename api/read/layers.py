@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from analytics.periods import day_bounds, days
+from api.read.sketches import estimate, union_sketch
 
 BATCH, SPEED = "batch", "speed"
 
@@ -50,12 +52,18 @@ def plan_days(first: date, last: date, timezone: str, closed: Iterable[date],
 
 def union_estimate(sketches: Iterable[bytes | None], lg_k: int) -> int:
     """Distinct visitors of the union of serialized HLL sketches (``None`` skipped)."""
-    import datasketches
+    return estimate(union_sketch(sketches, lg_k))
 
-    union = datasketches.hll_union(lg_k)
-    empty = True
-    for blob in sketches:
-        if blob:
-            union.update(datasketches.hll_sketch.deserialize(blob))
-            empty = False
-    return 0 if empty else round(union.get_estimate())
+
+def local_hours(start: datetime, end: datetime, timezone: str) -> list[datetime]:
+    """The UTC instants where the site's local hours that overlap [start, end) begin,
+    clipped to ``start``: at :15 past a UTC hour in Kathmandu, twice 01:00 when clocks go
+    back. ``start`` must be a local hour's start (a day's start is)."""
+    zone = ZoneInfo(timezone)
+    hours, at = [], start
+    while at < end:
+        hours.append(at)
+        local = at.astimezone(zone)
+        at = at + timedelta(minutes=60 - local.minute, seconds=-local.second,
+                            microseconds=-local.microsecond)
+    return hours

@@ -82,8 +82,11 @@ def parse_query(payload: object) -> Query:
         raise QueryError("; ".join(_reason(e) for e in errors[:5]))
     defaults = {k: v.get("default") for k, v in schema()["properties"].items()}
     values = {**defaults, **payload}
-    start = date.fromisoformat(values["start"]) if values.get("start") else None
-    end = date.fromisoformat(values["end"]) if values.get("end") else None
+    try:
+        start = date.fromisoformat(values["start"]) if values.get("start") else None
+        end = date.fromisoformat(values["end"]) if values.get("end") else None
+    except ValueError as exc:
+        raise QueryError(f"start/end: {exc}") from None
     if values["date_range"] == "custom":
         if end < start:
             raise QueryError(f"end: {end} is before start {start}")

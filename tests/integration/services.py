@@ -8,9 +8,10 @@ import json
 import urllib.error
 import urllib.request
 
-from stack.launch import SpeedLayerJob, WriteService
+from stack.launch import ReadService, SpeedLayerJob, WriteService
 
-__all__ = ["CHROME_UA", "SpeedLayerJob", "WriteService", "http", "post_json"]
+__all__ = ["CHROME_UA", "ReadService", "SpeedLayerJob", "WriteService", "http",
+           "post_json"]
 
 CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
              "Chrome/141.0.0.0 Safari/537.36")

@@ -33,7 +33,7 @@ def private(tmp_path_factory) -> Config:
         state_dir=tmp_path_factory.mktemp("stack"),
         kafka_port=19092, kafka_controller_port=19093,
         cassandra_port=19042, cassandra_storage_port=17000, write_api_port=18800,
-        airflow_port=18880,
+        read_api_port=18801, airflow_port=18880,
         cassandra_keyspace="analytics_lifecycle", start_timeout_s=150.0,
     )
     jars.resolve_all(config)
@@ -53,7 +53,8 @@ def _nothing_left(config: Config) -> None:
     assert Supervisor(config, services(config)).pid() is None
     assert lifecycle.leftovers(config) == []
     for port in (config.kafka_port, config.kafka_controller_port, config.cassandra_port,
-                 config.cassandra_storage_port, config.write_api_port, config.airflow_port):
+                 config.cassandra_storage_port, config.write_api_port, config.read_api_port,
+                 config.airflow_port):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
 

@@ -1,0 +1,47 @@
+"""Rows of the Tableau tables (:mod:`api.read.tables`) for a site and a range of days
+(no Falcon in here). Day tables take closed days only (see tables.py); ``realtime`` is
+the realtime report's minutes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from analytics.periods import days as every_day
+from analytics.sites import Site
+from api.read.reports import Reports, batch_day_part, metric_values
+from api.read.tables import TABLES, Table
+
+_DAILY_METRICS = ("visitors", "pageviews", "events", "sessions", "engaged_sessions",
+                  "bounce_rate", "visit_duration", "views_per_session", "bot_events")
+_BREAKDOWNS = {"pages": "page", "sources": "source", "events": "event"}
+
+
+def export_rows(reports: Reports, site: Site, table: Table, *, first: date, last: date,
+                now: datetime) -> list[dict]:
+    if table.id == "realtime":
+        minutes = reports.realtime(site, now)["minutes"]
+        return [{"minute": m["minute"][:16].replace("T", " ") + ":00",
+                 "visitors": m["visitors"], "pageviews": m["pageviews"],
+                 "events": m["events"]} for m in minutes]
+    closed = reports.store.closed_days(site.site_id, first, last)
+    rows = []
+    for day in every_day(first, last):
+        row = closed.get(day)
+        if row is None:
+            continue
+        if table.id == "daily_stats":
+            rows.append({"date": day.isoformat(),
+                         **metric_values(batch_day_part(row), _DAILY_METRICS)})
+            continue
+        dimension = _BREAKDOWNS[table.id]
+        parts = reports.store.batch_breakdown(site.site_id, day, row.version, dimension)
+        for value, part in sorted(parts.items(), key=lambda kv: (-kv[1].visitors, kv[0])):
+            values = metric_values(part, _DAILY_METRICS)
+            rows.append({c: (day.isoformat() if c == "date" else
+                             value if c == dimension else values[c])
+                         for c in table.column_ids})
+    return rows
+
+
+def table_of(table_id: str) -> Table | None:
+    return TABLES.get(table_id)

@@ -1,0 +1,158 @@
+"""What the read API reads from Cassandra: the batch layer's days and their versioned
+rows, and the speed layer's minute views (no Falcon in here).
+
+Caching follows what can change. A batch version's rows never change (a recompute writes
+a new version), so they are kept by version; ``batch_days``, which names the current
+version, is read on every report (one partition), so a recompute shows at once. A
+speed-layer hour is final once the watermark has passed its end (later events go to the
+``late`` view), so final hours are kept too; the open hour is kept a moment only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+
+from analytics.periods import utc_hours
+from api.read.sketches import Part, merge_parts
+
+HOUR = timedelta(hours=1)
+SPEED_VIEWS = ("totals", "pages", "sources", "events")
+
+
+class Lru:
+    """A small thread-safe LRU with optional expiry per entry."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key, make: Callable, ttl_s: float | None = None):
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and (hit[0] is None or hit[0] > now):
+                self._items.move_to_end(key)
+                return hit[1]
+        value = make()
+        with self._lock:
+            self._items[key] = (None if ttl_s is None else now + ttl_s, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def _naive_utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class ViewStore:
+    """Reads of both layers' views for one keyspace (``session`` bound to it)."""
+
+    def __init__(self, session, *, lg_k: int, speed_final_after: timedelta,
+                 open_hour_cache_s: float = 2.0, cache_entries: int = 20_000):
+        self.session = session
+        self.lg_k = lg_k
+        self.speed_final_after = speed_final_after
+        self.open_hour_cache_s = open_hour_cache_s
+        self._cache = Lru(cache_entries)
+        prepare = session.prepare
+        self._days = prepare("SELECT * FROM batch_days WHERE site_id = ? AND day >= ? "
+                             "AND day <= ?")
+        self._hourly = prepare("SELECT * FROM batch_hourly WHERE site_id = ? AND day = ? "
+                               "AND version = ?")
+        self._breakdowns = prepare(
+            "SELECT value, visitors, visitors_sketch, pageviews, events, sessions, bounces, "
+            "total_duration_s FROM batch_breakdowns WHERE site_id = ? AND day = ? "
+            "AND version = ? AND dimension = ?")
+        self._goals = prepare("SELECT * FROM batch_goals WHERE site_id = ? AND day = ? "
+                              "AND version = ?")
+        self._minutes = prepare(
+            "SELECT minute, key, pageviews, custom_events, bot_events, visitors, "
+            "visitors_sketch FROM realtime_views WHERE site_id = ? AND view_name = ? "
+            "AND hour = ? AND minute >= ? AND minute < ?")
+
+    # -- batch layer ---------------------------------------------------------------------
+    def closed_days(self, site_id: str, first: date, last: date) -> dict[date, object]:
+        """The ``batch_days`` rows of the range: the days the batch layer has closed."""
+        rows = self.session.execute(self._days, (site_id, first, last))
+        return {_as_date(r.day): r for r in rows}
+
+    def batch_hours(self, site_id: str, day: date, version: str) -> list:
+        return self._cache.get_or_make(
+            ("hourly", site_id, day, version),
+            lambda: list(self.session.execute(self._hourly, (site_id, day, version))))
+
+    def batch_breakdown(self, site_id: str, day: date, version: str,
+                        dimension: str) -> dict[str, Part]:
+        """value -> :class:`Part` of one closed day's breakdown by ``dimension``."""
+        def read():
+            rows = self.session.execute(self._breakdowns, (site_id, day, version, dimension))
+            return {r.value: Part(
+                visitors=r.visitors or 0, sketch=r.visitors_sketch, pageviews=r.pageviews or 0,
+                events=r.events or 0, sessions=r.sessions, bounces=r.bounces,
+                duration_s=r.total_duration_s) for r in rows}
+        return self._cache.get_or_make(("breakdown", site_id, day, version, dimension), read)
+
+    def batch_goals(self, site_id: str, day: date, version: str) -> list:
+        return self._cache.get_or_make(
+            ("goals", site_id, day, version),
+            lambda: list(self.session.execute(self._goals, (site_id, day, version))))
+
+    # -- speed layer ---------------------------------------------------------------------
+    def speed(self, site_id: str, view: str, start: datetime, end: datetime,
+              now: datetime) -> dict[str, Part]:
+        """key -> :class:`Part` merged over the UTC minutes [start, end) of ``view``."""
+        pieces: dict[str, list[Part]] = {}
+        for hour in utc_hours(start, end):
+            lo, hi = max(start, hour), min(end, hour + HOUR)
+            for key, part in self._speed_hour(site_id, view, hour, (lo, hi), now).items():
+                pieces.setdefault(key, []).append(part)
+        return {key: merge_parts(parts, self.lg_k) for key, parts in pieces.items()}
+
+    def speed_minutes(self, site_id: str, view: str, start: datetime,
+                      end: datetime) -> list:
+        """The raw minute rows of ``view`` in [start, end), oldest first (realtime)."""
+        rows = []
+        for hour in utc_hours(start, end):
+            rows.extend(self.session.execute(self._minutes, (
+                site_id, view, _naive_utc(hour), _naive_utc(max(start, hour)),
+                _naive_utc(min(end, hour + HOUR)))))
+        return rows
+
+    def _speed_hour(self, site_id, view, hour, window, now) -> dict[str, Part]:
+        lo, hi = window
+        final = hour + HOUR + self.speed_final_after <= now
+        return self._cache.get_or_make(
+            ("speed", site_id, view, hour, lo, hi),
+            lambda: self._read_speed_hour(site_id, view, hour, lo, hi),
+            ttl_s=None if final else self.open_hour_cache_s)
+
+    def _read_speed_hour(self, site_id, view, hour, lo, hi) -> dict[str, Part]:
+        rows = self.session.execute(self._minutes, (
+            site_id, view, _naive_utc(hour), _naive_utc(lo), _naive_utc(hi)))
+        return minute_parts(rows, self.lg_k)
+
+
+def minute_parts(rows: Iterable, lg_k: int) -> dict[str, Part]:
+    """Speed-layer minute rows -> key -> one merged :class:`Part` (no sessions)."""
+    by_key: dict[str, list[Part]] = {}
+    for r in rows:
+        by_key.setdefault(r.key, []).append(Part(
+            visitors=r.visitors or 0, sketch=r.visitors_sketch, pageviews=r.pageviews or 0,
+            events=r.custom_events or 0, bot_events=r.bot_events or 0))
+    return {key: merge_parts(parts, lg_k) for key, parts in by_key.items()}
+
+
+def _as_date(value) -> date:
+    """cassandra-driver gives ``cassandra.util.Date`` for date columns."""
+    return value if isinstance(value, date) else value.date()
