@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import datasketches
 import pytest
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -200,7 +201,7 @@ def test_output_columns(views):
                                        *SERIES_COLUMNS]
     assert tuple(views["breakdowns"].columns) == BREAKDOWN_COLUMNS
     assert views["goals"].columns == ["site_id", "local_day", "goal", "conversions",
-                                      "converting_visitors", "visitors"]
+                                      "converting_visitors", "converting_sketch", "visitors"]
     assert views["bots"].columns == ["site_id", "local_day", "bot_events"]
     types = dict(views["daily"].dtypes)
     assert (types["visitors"], types["visitors_sketch"], types["total_duration_s"]) == (
@@ -360,6 +361,12 @@ def test_goals_kolkata_only(views):
         (K, D1, "/thanks", 0, 0, 3), (K, D1, "signup", 1, 1, 3),
         (K, D2, "/thanks", 1, 1, 2), (K, D2, "signup", 1, 1, 2),
     ]
+    # converting visitors as a sketch too (null without conversions), for ranges of days
+    sketches = {(str(r["local_day"]), r["goal"]): r["converting_sketch"]
+                for r in views["goals"].where(F.col("site_id") == K).collect()}
+    assert sketches[(D1, "/thanks")] is None
+    assert round(datasketches.hll_sketch.deserialize(
+        bytes(sketches[(D2, "signup")])).get_estimate()) == 1
 
 
 def test_bot_events(views):
