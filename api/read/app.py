@@ -50,7 +50,8 @@ def create_app(config: Config, session=None) -> falcon.App:
     app.add_route("/api/v1/realtime", resources.RealtimeResource(reports, access))
     app.add_route("/api/v1/sites", resources.SitesResource(sites))
     app.add_route("/api/v1/export/tables", resources.ExportTablesResource())
-    export = resources.ExportResource(reports, access, config.state_dir / "read-api" / "tmp")
+    export = resources.ExportResource(reports, access, config.state_dir / "read-api" / "tmp",
+                                      config.state_dir / "logs" / "hyper")
     app.add_route("/api/v1/export/{table}", export)
     app.add_route("/api/v1/extract.hyper", export, suffix="extract")
     jobs = resources.JobsResource(_adhoc_jobs(config, session), access, body_limit)

@@ -1,6 +1,7 @@
 """Rows of the Tableau tables (:mod:`api.read.tables`) for a site and a range of days
-(no Falcon in here). Day tables take closed days only (see tables.py); ``realtime`` is
-the realtime report's minutes."""
+(no Falcon in here). Day tables take closed days only, and stop before the first day of
+the range that is not closed (see :func:`closed_run`); ``realtime`` is the realtime
+report's minutes."""
 
 from __future__ import annotations
 
@@ -25,10 +26,8 @@ def export_rows(reports: Reports, site: Site, table: Table, *, first: date, last
                  "events": m["events"]} for m in minutes]
     closed = reports.store.closed_days(site.site_id, first, last)
     rows = []
-    for day in every_day(first, last):
-        row = closed.get(day)
-        if row is None:
-            continue
+    for day in closed_run(closed, first, last):
+        row = closed[day]
         if table.id == "daily_stats":
             rows.append({"date": day.isoformat(),
                          **metric_values(batch_day_part(row), _DAILY_METRICS)})
@@ -41,6 +40,19 @@ def export_rows(reports: Reports, site: Site, table: Table, *, first: date, last
                              value if c == dimension else values[c])
                          for c in table.column_ids})
     return rows
+
+
+def closed_run(closed, first: date, last: date) -> list[date]:
+    """The closed days of the range up to the first day that is not closed, after the
+    first one that is: an incremental refresh that took day X + 1 while day X was still
+    open would never get X."""
+    run = []
+    for day in every_day(first, last):
+        if day in closed:
+            run.append(day)
+        elif run:
+            break
+    return run
 
 
 def table_of(table_id: str) -> Table | None:

@@ -226,10 +226,11 @@ class ExportResource:
     """``GET /api/v1/export/{table}`` (JSON; ``format=csv``; ``.hyper`` suffix or
     ``format=hyper`` for a Tableau extract) and ``GET /api/v1/extract.hyper?tables=``."""
 
-    def __init__(self, reports: Reports, access: Access, scratch: Path):
+    def __init__(self, reports: Reports, access: Access, scratch: Path, hyper_logs: Path):
         self.reports = reports
         self.access = access
         self.scratch = scratch
+        self.hyper_logs = hyper_logs
 
     def on_get(self, req, resp, table):
         fmt = req.get_param("format") or "json"
@@ -278,7 +279,7 @@ class ExportResource:
         self.scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.scratch) as folder:
             path = Path(folder) / filename
-            write_hyper(path, tables)
+            write_hyper(path, tables, log_dir=self.hyper_logs)
             data = path.read_bytes()
         resp.content_type = "application/vnd.tableau.hyper"
         resp.downloadable_as = filename

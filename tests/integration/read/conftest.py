@@ -149,8 +149,9 @@ def read_api(stack, cql, tmp_path_factory):
     a = anchor(now)
     d = a.date()
     write = WriteService(config).start()
-    job = SpeedLayerJob(config).start()
+    job = SpeedLayerJob(config)
     try:
+        job.start()
         post_past_events(write.base, k.site_id, other.site_id, a)
         post_dst_events(write.base, s.site_id, dst_day)
         posted_at = datetime.now(UTC)

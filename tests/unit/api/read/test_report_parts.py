@@ -91,3 +91,12 @@ def test_a_token_reads_its_sites_or_every_site():
 def test_csv_quotes_and_leaves_nulls_empty():
     text = csv_text(["page", "visitors"], [{"page": 'a,"b"', "visitors": None}])
     assert text == 'page,visitors\n"a,""b""",\n'
+
+
+def test_tableau_day_tables_stop_at_the_first_open_day_after_a_closed_one():
+    from api.read.exports import closed_run
+
+    d = [date(2026, 11, n) for n in range(1, 7)]
+    closed = {d[1]: 1, d[2]: 1, d[4]: 1}  # the 4th is open: the 5th must wait for it
+    assert closed_run(closed, d[0], d[5]) == [d[1], d[2]]
+    assert closed_run({}, d[0], d[5]) == []
