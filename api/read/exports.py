@@ -55,5 +55,11 @@ def closed_run(closed, first: date, last: date) -> list[date]:
     return run
 
 
+def closed_through(reports: Reports, site: Site, first: date, last: date) -> date | None:
+    """The last day a day table of [first, last] holds (None: none closed yet)."""
+    run = closed_run(reports.store.closed_days(site.site_id, first, last), first, last)
+    return run[-1] if run else None
+
+
 def table_of(table_id: str) -> Table | None:
     return TABLES.get(table_id)

@@ -33,6 +33,7 @@ GOAL_METRICS = ("conversions", "converting_visitors", "conversion_rate")
 SPEED_DIMENSIONS = {"page": "pages", "source": "sources", "event": "events"}
 EVENT_LEVEL = ("page", "event")
 REALTIME_MINUTES = 30
+MAX_HOURLY_DAYS = 93
 
 
 class NeedsJob(QueryError):
@@ -102,8 +103,7 @@ class Reports:
 
     def _meta(self, plan: _Plan, query: Query, now: datetime, incomplete: list) -> dict:
         speed = plan.speed_days
-        expired = [d.day for d in plan.days if d.layer != BATCH
-                   and d.utc_end < now - self.realtime_ttl]
+        expired = [d.day for d in plan.days if d.layer != BATCH and self._expired(d, now)]
         if expired:
             incomplete.append({"days": _iso(expired), "reason": (
                 "the batch layer has not closed these days and the speed layer's views of "
@@ -141,6 +141,8 @@ class Reports:
     def day_part(self, plan: _Plan, source: DaySource, now: datetime) -> Part:
         if source.layer == BATCH:
             return batch_day_part(plan.closed[source.day])
+        if self._expired(source, now):
+            return EMPTY
         return self.store.speed(plan.site.site_id, "totals", source.utc_start,
                                 source.utc_end, now).get("", EMPTY)
 
@@ -153,6 +155,8 @@ class Reports:
                                  sketch=getattr(g, "converting_sketch", None),
                                  events=g.conversions or 0)
                     for g in self.store.batch_goals(site.site_id, source.day, row.version)}
+        if self._expired(source, now):
+            return {}
         events = self.store.speed(site.site_id, "events", source.utc_start, source.utc_end, now)
         pages = self.store.speed(site.site_id, "pages", source.utc_start, source.utc_end, now)
         found = {}
@@ -176,7 +180,14 @@ class Reports:
         view = SPEED_DIMENSIONS.get(dimension)
         if view is None:
             return None
+        if self._expired(source, now):
+            return {}
         return self.store.speed(plan.site.site_id, view, source.utc_start, source.utc_end, now)
+
+    def _expired(self, source: DaySource, now: datetime) -> bool:
+        """A day the batch layer has not closed whose minute views have expired: nothing
+        to read (``meta.incomplete`` says so), and a range of years stays cheap."""
+        return source.utc_end < now - self.realtime_ttl
 
     def _filtered_day(self, plan, source, query, now) -> Part | None:
         dimension = _filter_dimension(query)
@@ -332,6 +343,9 @@ class Reports:
 
     def _hourly_rows(self, plan: _Plan, query: Query, now: datetime) -> list[dict]:
         zone = ZoneInfo(plan.site.timezone)
+        if (plan.last - plan.first).days + 1 > MAX_HOURLY_DAYS:
+            raise QueryError(f"interval: hour covers {MAX_HOURLY_DAYS} days at most; use day, "
+                             "week or month")
         if set(query.metrics) & set(GOAL_METRICS):
             raise QueryError("metrics: goal metrics are reported per day, week or month")
         rows = []
@@ -346,6 +360,8 @@ class Reports:
             for n, at in enumerate(starts):
                 if hours is not None:
                     part = hours.get(at, BATCH_EMPTY)
+                elif self._expired(source, now):
+                    part = EMPTY
                 else:
                     end = starts[n + 1] if n + 1 < len(starts) else source.utc_end
                     part = self.store.speed(plan.site.site_id, "totals", at, end,

@@ -19,7 +19,7 @@ import orjson
 
 from analytics.sites import CachedSites, Site
 from api.read import render
-from api.read.exports import export_rows, table_of
+from api.read.exports import closed_through, export_rows, table_of
 from api.read.query import QueryError, parse_query
 from api.read.reports import NeedsJob, Reports
 from api.read.tables import TABLES
@@ -250,8 +250,11 @@ class ExportResource:
             render.csv_response(resp, list(found.column_ids), rows,
                                 f"{site.site_id}-{table}.csv")
         else:
+            through = (closed_through(self.reports, site, start, end)
+                       if found.incremental_column else None)
             render.json_response(resp, {"table": found.id, "site_id": site.site_id,
                                         "start": start.isoformat(), "end": end.isoformat(),
+                                        "closed_through": through and through.isoformat(),
                                         "columns": [c.as_json() for c in found.columns],
                                         "rows": rows})
 

@@ -324,3 +324,16 @@ def test_published_documents(read_api):
             "/api/v1/export/{table}"} <= set(document["paths"])
     status, _, body = read_api.get("/api/v1/schemas/query-1-0-0.json", token=None)
     assert status == 200 and json.loads(body)["$id"] == "sitelens/read/query/1-0-0"
+
+
+def test_long_ranges_read_only_what_exists_and_say_what_is_missing(read_api):
+    d, same = read_api.d, same_utc_day(read_api)
+    start = d - timedelta(days=400)
+    found = report(read_api, "aggregate", custom(read_api.k, start, d + timedelta(days=1),
+                                                 metrics=["visitors", "pageviews"]))
+    assert found["rows"] == [{"visitors": 5 - same, "pageviews": 7}]
+    expired = [n for n in found["meta"]["incomplete"] if "expired" in n["reason"]]
+    assert expired and expired[0]["days"][0] == start.isoformat()
+    status, _, body = read_api.post("/api/v1/reports/timeseries", custom(
+        read_api.k, start, d, interval="hour"))
+    assert status == 400 and "hour" in json.loads(body)["description"]

@@ -54,7 +54,10 @@
           append(table, body.rows);
           appended += body.rows.length;
           tableau.reportProgress(table.tableInfo.alias + ": " + appended + " rows to " + last);
-          return last < end ? fetchFrom(addDays(last, 1)) : null;
+          // a day of this window is not complete yet: later windows must wait for it, or
+          // the next incremental refresh would start after it and never fetch it
+          var gap = body.closed_through && body.closed_through < last;
+          return last < end && !gap ? fetchFrom(addDays(last, 1)) : null;
         });
     }
     // start after end: no day has been completed since the last refresh
