@@ -42,6 +42,7 @@ bench: setup
 	$(PY) bench/write_bench.py
 	$(PY) bench/stream_bench.py
 	$(PY) bench/batch_bench.py
+	$(PY) bench/read_bench.py
 
 ## Remove the local run's data and logs (keeps the jars cache).
 clean-state: stop

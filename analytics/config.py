@@ -179,8 +179,9 @@ class Config:
     """Origins that may call the read API from a browser (the Tableau connector page is
     loaded by Tableau from wherever the analyst points it; tokens travel in a header, never
     in cookies, so ``*`` is the default)."""
-    read_speed_cache_s: float = 2.0
-    """How long an open (not yet final) speed-layer hour is cached by a read worker."""
+    read_cache_s: float = 2.0
+    """How long a read worker reuses what can still change: which days the batch layer has
+    closed, and an open speed-layer hour (final hours and batch versions never change)."""
     adhoc_max_running: int = 2
     """Ad-hoc Spark jobs that may run at once (more are refused with 429 and Retry-After)."""
     adhoc_cache_minutes: int = 10

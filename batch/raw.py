@@ -28,6 +28,10 @@ FETCH_ROWS = 16
 """Chunks per page when reading ``raw_event_chunks``: a chunk is ~100 KB and a busy hour's
 partition tens of MB; the connector's default page (1,000 rows, i.e. a whole partition)
 times its concurrent reads ran the node out of memory with 1M events a day."""
+CONCURRENT_READS = 16
+"""Partition reads in flight per task of the direct join (the connector's default, 512,
+asked for all ~725 partitions of a 30-day backfill at once and ran the node out of direct
+memory)."""
 
 
 def chunks_of(spark: SparkSession, keyspace: str,
@@ -37,6 +41,7 @@ def chunks_of(spark: SparkSession, keyspace: str,
     table = (spark.read.format(CASSANDRA_FORMAT)
              .options(keyspace=keyspace, table=raw_events.TABLE, directJoinSetting="on")
              .option("spark.cassandra.input.fetch.sizeInRows", str(FETCH_ROWS))
+             .option("spark.cassandra.concurrent.reads", str(CONCURRENT_READS))
              .load())
     return keys.join(table, on=["site_id", "hour"])
 

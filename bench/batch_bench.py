@@ -108,9 +108,22 @@ class Spec:
     second_site: bool
     partitions: int
     seed: int = 7
+    site: Site = SITES[0]
+    """The site of the events (the first site, with ``second_site``)."""
+    visitor_seed: int | None = None
+    """Seed of the visitor ids and of their devices and countries (default: ``seed``): one
+    visitor seed for several days' specs (each with its own ``seed``) brings visitors back."""
+
+    @property
+    def both_sites(self) -> tuple[Site, Site]:
+        return self.site, SITES[1]
+
+    @property
+    def visitors_seed(self) -> int:
+        return self.seed if self.visitor_seed is None else self.visitor_seed
 
     def sites(self) -> tuple[Site, ...]:
-        return SITES if self.second_site else SITES[:1]
+        return self.both_sites if self.second_site else self.both_sites[:1]
 
     @property
     def topic(self) -> str:
@@ -205,7 +218,7 @@ def synthetic_sessions(spark, spec: Spec):
     bot = u("bot") < 0.015
     visitor = F.when(bot, spec.visitors + F.floor(u("visitor") * 50)).otherwise(
         F.floor(u("visitor") * spec.visitors))
-    starts = [int(day_bounds(spec.day, s.timezone)[0].timestamp() * 1000) for s in SITES]
+    starts = [int(day_bounds(spec.day, s.timezone)[0].timestamp() * 1000) for s in spec.both_sites]
     sessions = sessions.where(F.col("first") < spec.events).withColumns({
         "site": site, "is_bot": bot, "visitor": visitor.cast("long"),
         "day_start": F.when(site == 1, F.lit(starts[1])).otherwise(F.lit(starts[0])),
@@ -216,8 +229,8 @@ def synthetic_sessions(spark, spec: Spec):
     })
     by_visitor = (F.col("site"), F.col("visitor"))  # one device and country per visitor
     return sessions.withColumns({
-        "country_i": F.floor(_u(spec.seed, "country", *by_visitor) ** 2 * len(COUNTRIES)),
-        "device_u": _u(spec.seed, "device", *by_visitor),
+        "country_i": F.floor(_u(spec.visitors_seed, "country", *by_visitor) ** 2 * len(COUNTRIES)),
+        "device_u": _u(spec.visitors_seed, "device", *by_visitor),
     })
 
 
@@ -241,7 +254,8 @@ def synthetic_events(spark, spec: Spec):
     kind = (F.when(first | bot, F.lit("pageview")).when(u("kind") < 0.70, F.lit("pageview"))
             .when(u("kind") < 0.88, F.lit("engagement")).otherwise(F.lit("custom")))
     custom = kind == "custom"
-    host = F.when(site == 1, F.lit(SITES[1].domain)).otherwise(F.lit(SITES[0].domain))
+    first_site, second_site = spec.both_sites
+    host = F.when(site == 1, F.lit(second_site.domain)).otherwise(F.lit(first_site.domain))
     path = F.when(first, _path(F.col("landing_u"), spec.paths)).otherwise(
         _path(u("path"), spec.paths))
     source = {name: F.when(first & ~bot, _field(F.col("source_u"), SOURCES, i))
@@ -262,7 +276,8 @@ def synthetic_events(spark, spec: Spec):
         **source, **device,
         "schema": F.lit("analytics/enriched_event/1-0-0"),
         "event_id": _hex_id(spec.seed, "event", F.col("session"), F.col("step"), uuid=True),
-        "site_id": F.when(site == 1, F.lit(SITES[1].site_id)).otherwise(SITES[0].site_id),
+        "site_id": F.when(site == 1, F.lit(second_site.site_id)).otherwise(
+            first_site.site_id),
         "kind": kind, "name": F.when(custom, _pick(u("name"), CUSTOM)),
         "url": F.concat(F.lit("https://"), host, path, query), "host": host, "path": path,
         "referrer": F.when(first, source["referrer"]).otherwise(
@@ -279,7 +294,7 @@ def synthetic_events(spark, spec: Spec):
             F.floor(-F.log(1.0 - u("engaged")) * 45_000), F.lit(1_800_000))),
         "created_at": F.when(~bot, created), "sent_at": F.when(~bot, sent),
         "received_at": received, "event_time": received - (sent - created),
-        "visitor_id": _hex_id(spec.seed, "visitor", site, F.col("visitor")),
+        "visitor_id": _hex_id(spec.visitors_seed, "visitor", site, F.col("visitor")),
         "id_source": F.lit("cookieless"),
         "browser": F.when(bot, F.lit("Googlebot")).otherwise(device["browser"]),
         "device_type": F.when(bot, F.lit("other")).otherwise(device["device_type"]),
@@ -303,11 +318,14 @@ def synthetic_events(spark, spec: Spec):
         F.timestamp_millis("received_at").alias("timestamp"))
 
 
-def generate(config: Config, spec: Spec) -> None:
-    """Check a sample against the enriched schema, then write the day's chunks."""
+def generate(config: Config, spec: Spec, *more: Spec,
+             app_name: str = "sitelens-batch-bench-load") -> None:
+    """Check a sample of the first spec's events against the enriched schema, then write
+    the day's chunks; ``more``: further days (specs), written one after the other by the
+    same Spark session."""
     from analytics.spark_session import parse_enriched, spark_session, stop_spark, write_cassandra
 
-    spark = spark_session(config, "sitelens-batch-bench-load")
+    spark = spark_session(config, app_name)
     try:
         records = synthetic_events(spark, spec)
         sample = [json.loads(r.value) for r in records.select(
@@ -318,8 +336,10 @@ def generate(config: Config, spec: Spec) -> None:
             errors = [e.message for e in validator.iter_errors(invalid[0])]
             raise SystemExit(f"{len(invalid)} of {len(sample)} sampled events are not "
                              f"enriched events: {errors}")
-        chunks = raw_events.to_chunks(parse_enriched(records))
-        write_cassandra(chunks, config.cassandra_keyspace, raw_events.TABLE)
+        for day in (spec, *more):
+            records = records if day is spec else synthetic_events(spark, day)
+            chunks = raw_events.to_chunks(parse_enriched(records))
+            write_cassandra(chunks, config.cassandra_keyspace, raw_events.TABLE)
     finally:
         stop_spark(spark)
 

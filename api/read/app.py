@@ -34,7 +34,7 @@ def create_app(config: Config, session=None) -> falcon.App:
     store = ViewStore(session, lg_k=config.visitor_sketch_lg_k,
                       speed_final_after=timedelta(milliseconds=config.streaming_late_after_ms)
                       + timedelta(minutes=1),
-                      open_hour_cache_s=config.read_speed_cache_s)
+                      changing_cache_s=config.read_cache_s)
     reports = Reports(store, lg_k=config.visitor_sketch_lg_k,
                       realtime_ttl_days=config.realtime_ttl_days)
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from analytics.periods import days as every_day
 from analytics.sites import Site
-from api.read.reports import Reports, batch_day_part, metric_values
+from api.read.reports import Reports, metric_values
 from api.read.tables import TABLES, Table
 
 _DAILY_METRICS = ("visitors", "pageviews", "events", "sessions", "engaged_sessions",
@@ -30,7 +30,7 @@ def export_rows(reports: Reports, site: Site, table: Table, *, first: date, last
         row = closed[day]
         if table.id == "daily_stats":
             rows.append({"date": day.isoformat(),
-                         **metric_values(batch_day_part(row), _DAILY_METRICS)})
+                         **metric_values(row.part, _DAILY_METRICS)})
             continue
         dimension = _BREAKDOWNS[table.id]
         parts = reports.store.batch_breakdown(site.site_id, day, row.version, dimension)

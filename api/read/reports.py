@@ -140,7 +140,7 @@ class Reports:
     # -- pieces of a day -----------------------------------------------------------------
     def day_part(self, plan: _Plan, source: DaySource, now: datetime) -> Part:
         if source.layer == BATCH:
-            return batch_day_part(plan.closed[source.day])
+            return plan.closed[source.day].part
         if self._expired(source, now):
             return EMPTY
         return self.store.speed(plan.site.site_id, "totals", source.utc_start,
@@ -152,7 +152,7 @@ class Reports:
         if source.layer == BATCH:
             row = plan.closed[source.day]
             return {g.goal: Part(visitors=g.converting_visitors or 0,
-                                 sketch=getattr(g, "converting_sketch", None),
+                                 sketch=g.converting_sketch,
                                  events=g.conversions or 0)
                     for g in self.store.batch_goals(site.site_id, source.day, row.version)}
         if self._expired(source, now):
@@ -242,8 +242,13 @@ class Reports:
                            "(POST /api/v1/jobs)")
         plan = self.plan(site, query, now)
         incomplete = self._missing(plan, query, dimension)
-        by_value: dict[str, list[Part]] = {}
+        batch_days = [s for s in plan.days if s.layer == BATCH]
+        by_value: dict[str, list[Part]] = {
+            value: [part] for value, part in self._merged_batch(
+                plan, batch_days, dimension, now).items()}
         for source in plan.days:
+            if source.layer == BATCH:
+                continue
             for value, part in (self.breakdown_parts(plan, source, dimension, now)
                                 or {}).items():
                 by_value.setdefault(value, []).append(part)
@@ -270,6 +275,19 @@ class Reports:
         meta["next_offset"] = (query.offset + query.limit
                                if query.offset + query.limit < len(rows) else None)
         return Report([dimension, *query.metrics], page, meta)
+
+    def _merged_batch(self, plan: _Plan, batch_days: list[DaySource], dimension: str,
+                      now: datetime) -> dict[str, Part]:
+        """value -> Part over the closed days of the plan; the versions are in the key,
+        so a recompute of any of those days makes a new entry."""
+        def merge():
+            by_value: dict[str, list[Part]] = {}
+            for source in batch_days:
+                for value, part in self.breakdown_parts(plan, source, dimension, now).items():
+                    by_value.setdefault(value, []).append(part)
+            return {v: merge_parts(parts, self.lg_k) for v, parts in by_value.items()}
+        versions = tuple((s.day, plan.closed[s.day].version) for s in batch_days)
+        return self.store.merged((plan.site.site_id, dimension, versions), merge)
 
     def goals(self, site: Site, query: Query, now: datetime) -> Report:
         """Every goal of the site: conversions, converting visitors, conversion rate."""
@@ -375,15 +393,6 @@ def merge_goals(days: list[dict[str, Part]], lg_k: int) -> Part:
     """All goals of the days as one piece: conversions add up, converting visitors are the
     union of every goal's."""
     return merge_parts([p for goals in days for p in goals.values()], lg_k)
-
-
-def batch_day_part(row) -> Part:
-    return Part(visitors=row.visitors or 0, sketch=row.visitors_sketch,
-                pageviews=row.pageviews or 0, events=row.custom_events or 0,
-                bot_events=row.bot_events or 0, sessions=row.sessions or 0,
-                engaged_sessions=row.engaged_sessions or 0, bounces=row.bounces or 0,
-                duration_s=row.total_duration_s or 0.0,
-                session_pageviews=row.session_pageviews or 0)
 
 
 def batch_hour_part(row) -> Part:

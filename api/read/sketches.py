@@ -6,6 +6,10 @@ A single piece keeps its own visitor count (exact for a batch day); several piec
 merged through their HLL sketches (METRICS.md "Visitors": ranges longer than a day may
 come from mergeable sketches, error <= 1 %). Session measures exist only where the batch
 layer made sessions: ``None`` there means "not computed", never zero.
+
+A sketch is kept as stored (bytes) or as a ``datasketches.hll_sketch``; the read API
+caches pieces with their sketches already deserialized, and merged pieces keep the union
+as an object, so a merge never serializes what the next merge would read back.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import datasketches
 
 _SESSION_FIELDS = ("sessions", "engaged_sessions", "bounces", "duration_s",
                    "session_pageviews")
+Sketch = bytes | datasketches.hll_sketch
 
 
 @dataclass(frozen=True)
 class Part:
     visitors: int | None = 0
-    sketch: bytes | None = field(default=None, repr=False)
+    sketch: Sketch | None = field(default=None, repr=False)
     pageviews: int = 0
     events: int = 0
     bot_events: int = 0
@@ -39,6 +44,14 @@ BATCH_EMPTY = Part(sessions=0, engaged_sessions=0, bounces=0, duration_s=0.0,
 """A batch-layer hour or day without events: its sessions are known to be none."""
 
 
+def loaded(blob: Sketch | None) -> datasketches.hll_sketch | None:
+    """A stored sketch as an object (``None`` and empty stay ``None``)."""
+    if not blob:
+        return None
+    return blob if isinstance(blob, datasketches.hll_sketch) else \
+        datasketches.hll_sketch.deserialize(blob)
+
+
 def merge_parts(parts: Sequence[Part], lg_k: int) -> Part:
     """One :class:`Part` for the union of ``parts``."""
     parts = [p for p in parts if p is not EMPTY]
@@ -46,32 +59,38 @@ def merge_parts(parts: Sequence[Part], lg_k: int) -> Part:
         return EMPTY
     if len(parts) == 1:
         return parts[0]
-    sketch = union_sketch((p.sketch for p in parts), lg_k)
+    union, found = _union((p.sketch for p in parts), lg_k)
     # a piece with visitors but no sketch (a day computed before goals had sketches)
     # cannot be merged: unknown, not a wrong number
-    mergeable = all(p.sketch or not p.visitors for p in parts)
+    mergeable = all(p.sketch not in (None, b"") or not p.visitors for p in parts)
     sessions = {}
     for name in _SESSION_FIELDS:
         values = [getattr(p, name) for p in parts if getattr(p, name) is not None]
         sessions[name] = sum(values) if values else None
     return Part(
-        visitors=estimate(sketch) if mergeable else None, sketch=sketch,
+        visitors=(round(union.get_estimate()) if found else 0) if mergeable else None,
+        sketch=union.get_result() if found else None,
         pageviews=sum(p.pageviews for p in parts), events=sum(p.events for p in parts),
         bot_events=sum(p.bot_events for p in parts), **sessions)
 
 
-def union_sketch(sketches: Iterable[bytes | None], lg_k: int) -> bytes | None:
-    """The serialized union of serialized HLL sketches (``None`` skipped)."""
+def _union(sketches: Iterable[Sketch | None], lg_k: int) -> tuple:
     union = datasketches.hll_union(lg_k)
-    empty = True
-    for blob in sketches:
-        if blob:
-            union.update(datasketches.hll_sketch.deserialize(blob))
-            empty = False
-    return None if empty else union.get_result().serialize_compact()
+    found = False
+    for stored in sketches:
+        sketch = loaded(stored)
+        if sketch is not None:
+            union.update(sketch)
+            found = True
+    return union, found
 
 
-def estimate(sketch: bytes | None) -> int:
-    if not sketch:
-        return 0
-    return round(datasketches.hll_sketch.deserialize(sketch).get_estimate())
+def union_sketch(sketches: Iterable[Sketch | None], lg_k: int) -> datasketches.hll_sketch | None:
+    """The union of sketches (``None`` skipped), or None when there is none."""
+    union, found = _union(sketches, lg_k)
+    return union.get_result() if found else None
+
+
+def estimate(sketch: Sketch | None) -> int:
+    sketch = loaded(sketch)
+    return 0 if sketch is None else round(sketch.get_estimate())

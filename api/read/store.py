@@ -14,10 +14,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from analytics.periods import utc_hours
-from api.read.sketches import Part, merge_parts
+from api.read.sketches import Part, loaded, merge_parts
 
 HOUR = timedelta(hours=1)
 SPEED_VIEWS = ("totals", "pages", "sources", "events")
@@ -31,19 +32,28 @@ class Lru:
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_make(self, key, make: Callable, ttl_s: float | None = None):
-        now = time.monotonic()
+    def peek(self, key):
+        """The value kept for ``key`` (never an expired one), or None."""
         with self._lock:
             hit = self._items.get(key)
-            if hit is not None and (hit[0] is None or hit[0] > now):
-                self._items.move_to_end(key)
-                return hit[1]
-        value = make()
+            if hit is None or (hit[0] is not None and hit[0] <= time.monotonic()):
+                return None
+            self._items.move_to_end(key)
+            return hit[1]
+
+    def put(self, key, value, ttl_s: float | None = None) -> None:
         with self._lock:
-            self._items[key] = (None if ttl_s is None else now + ttl_s, value)
+            self._items[key] = (None if ttl_s is None else time.monotonic() + ttl_s, value)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+    def get_or_make(self, key, make: Callable, ttl_s: float | None = None):
+        hit = self.peek(key)
+        if hit is not None:
+            return hit
+        value = make()
+        self.put(key, value, ttl_s)
         return value
 
 
@@ -51,23 +61,20 @@ def _naive_utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(tzinfo=None)
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 class ViewStore:
     """Reads of both layers' views for one keyspace (``session`` bound to it)."""
 
     def __init__(self, session, *, lg_k: int, speed_final_after: timedelta,
-                 open_hour_cache_s: float = 2.0, cache_entries: int = 20_000):
+                 changing_cache_s: float = 2.0, cache_entries: int = 20_000):
         self.session = session
         self.lg_k = lg_k
         self.speed_final_after = speed_final_after
-        self.open_hour_cache_s = open_hour_cache_s
+        self.changing_cache_s = changing_cache_s
         self._cache = Lru(cache_entries)
         prepare = session.prepare
-        self._days = prepare("SELECT * FROM batch_days WHERE site_id = ? AND day >= ? "
-                             "AND day <= ?")
+        self._versions = prepare("SELECT day, version FROM batch_days WHERE site_id = ? "
+                                 "AND day >= ? AND day <= ?")
+        self._days = prepare("SELECT * FROM batch_days WHERE site_id = ? AND day IN ?")
         self._hourly = prepare("SELECT * FROM batch_hourly WHERE site_id = ? AND day = ? "
                                "AND version = ?")
         self._breakdowns = prepare(
@@ -82,10 +89,28 @@ class ViewStore:
             "AND hour = ? AND minute >= ? AND minute < ?")
 
     # -- batch layer ---------------------------------------------------------------------
-    def closed_days(self, site_id: str, first: date, last: date) -> dict[date, object]:
-        """The ``batch_days`` rows of the range: the days the batch layer has closed."""
-        rows = self.session.execute(self._days, (site_id, first, last))
-        return {_as_date(r.day): r for r in rows}
+    def closed_days(self, site_id: str, first: date, last: date) -> dict[date, ClosedDay]:
+        """The days of the range the batch layer has closed, with their ``batch_days`` row.
+        Which version is current is read again after ``changing_cache_s``; a version's
+        row never changes, so it is kept."""
+        versions = self._cache.get_or_make(
+            ("versions", site_id, first, last),
+            lambda: [(_as_date(r.day), r.version) for r in
+                     self.session.execute(self._versions, (site_id, first, last))],
+            ttl_s=self.changing_cache_s)
+        found, missing = {}, []
+        for day, version in versions:
+            hit = self._cache.peek(("day", site_id, day, version))
+            if hit is None:
+                missing.append(day)
+            else:
+                found[day] = hit
+        for chunk in range(0, len(missing), 100):
+            for row in self.session.execute(self._days, (site_id, missing[chunk:chunk + 100])):
+                day = ClosedDay(_as_date(row.day), row, batch_day_part(row))
+                self._cache.put(("day", site_id, day.day, row.version), day)
+                found[day.day] = day
+        return found
 
     def batch_hours(self, site_id: str, day: date, version: str) -> list:
         return self._cache.get_or_make(
@@ -98,10 +123,15 @@ class ViewStore:
         def read():
             rows = self.session.execute(self._breakdowns, (site_id, day, version, dimension))
             return {r.value: Part(
-                visitors=r.visitors or 0, sketch=r.visitors_sketch, pageviews=r.pageviews or 0,
+                visitors=r.visitors or 0, sketch=loaded(r.visitors_sketch),
+                pageviews=r.pageviews or 0,
                 events=r.events or 0, sessions=r.sessions, bounces=r.bounces,
                 duration_s=r.total_duration_s) for r in rows}
         return self._cache.get_or_make(("breakdown", site_id, day, version, dimension), read)
+
+    def merged(self, key: tuple, make: Callable):
+        """A result made from batch versions only (so it never changes), kept."""
+        return self._cache.get_or_make(("merged", *key), make)
 
     def batch_goals(self, site_id: str, day: date, version: str) -> list:
         return self._cache.get_or_make(
@@ -135,12 +165,34 @@ class ViewStore:
         return self._cache.get_or_make(
             ("speed", site_id, view, hour, lo, hi),
             lambda: self._read_speed_hour(site_id, view, hour, lo, hi),
-            ttl_s=None if final else self.open_hour_cache_s)
+            ttl_s=None if final else self.changing_cache_s)
 
     def _read_speed_hour(self, site_id, view, hour, lo, hi) -> dict[str, Part]:
         rows = self.session.execute(self._minutes, (
             site_id, view, _naive_utc(hour), _naive_utc(lo), _naive_utc(hi)))
         return minute_parts(rows, self.lg_k)
+
+
+@dataclass(frozen=True)
+class ClosedDay:
+    """A day the batch layer has closed: its ``batch_days`` row and that row as a Part."""
+
+    day: date
+    row: object
+    part: Part
+
+    @property
+    def version(self) -> str:
+        return self.row.version
+
+
+def batch_day_part(row) -> Part:
+    return Part(visitors=row.visitors or 0, sketch=loaded(row.visitors_sketch),
+                pageviews=row.pageviews or 0, events=row.custom_events or 0,
+                bot_events=row.bot_events or 0, sessions=row.sessions or 0,
+                engaged_sessions=row.engaged_sessions or 0, bounces=row.bounces or 0,
+                duration_s=row.total_duration_s or 0.0,
+                session_pageviews=row.session_pageviews or 0)
 
 
 def minute_parts(rows: Iterable, lg_k: int) -> dict[str, Part]:
