@@ -28,7 +28,10 @@ def test_kafka_properties_use_configured_ports(tmp_path):
 def test_services_know_their_ports_and_tag_their_processes(tmp_path):
     config = _config(tmp_path)
     svcs = services(config)
-    assert list(svcs) == ["kafka", "cassandra", "write-api", "speed-layer", "airflow"]
+    assert list(svcs) == ["kafka", "cassandra", "write-api", "read-api", "speed-layer",
+                          "airflow"]
+    assert svcs["read-api"].ports == {"http": 8001}
+    assert Config.from_env(svcs["read-api"].environment) == config
     assert svcs["kafka"].ports == {"kafka": 19092, "kafka-controller": 19093}
     assert svcs["cassandra"].ports == {"cql": 19042, "storage": 7000}
     assert svcs["write-api"].ports == {"http": 8000}

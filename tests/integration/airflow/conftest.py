@@ -171,9 +171,18 @@ class StandaloneAirflow:
 
     # -- driving it -------------------------------------------------------------------------
     def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        """``airflow ARGS`` against this Airflow's metadata DB (e.g. ``backfill create``)."""
-        return subprocess.run([str(AIRFLOW_BIN), *args], env=process_env(self.config),
-                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+        """``airflow ARGS`` against this Airflow's metadata DB (e.g. ``backfill create``).
+        Standalone's metadata DB is SQLite, which the running scheduler can hold locked a
+        moment: a command that failed with "database is locked" (its transaction rolled
+        back) is run again, a few times."""
+        for _attempt in range(4):
+            done = subprocess.run([str(AIRFLOW_BIN), *args], env=process_env(self.config),
+                                  cwd=REPO_ROOT, capture_output=True, text=True,
+                                  timeout=timeout)
+            if done.returncode == 0 or "database is locked" not in done.stderr:
+                return done
+            time.sleep(3)
+        return done
 
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self.api.patch(f"/api/v2/dags/{dag_id}", {"is_paused": paused})
