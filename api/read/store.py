@@ -25,11 +25,14 @@ SPEED_VIEWS = ("totals", "pages", "sources", "events")
 
 
 class Lru:
-    """A small thread-safe LRU with optional expiry per entry."""
+    """A thread-safe LRU with optional expiry per entry, bounded by weight: an entry that
+    holds a collection (a day's breakdown rows, hour rows) weighs its length, so the bound
+    is on pieces kept (with their sketches), not on entries."""
 
     def __init__(self, size: int):
         self.size = size
         self._items: OrderedDict = OrderedDict()
+        self._weight = 0
         self._lock = threading.Lock()
 
     def peek(self, key):
@@ -42,11 +45,16 @@ class Lru:
             return hit[1]
 
     def put(self, key, value, ttl_s: float | None = None) -> None:
+        weight = max(1, len(value)) if isinstance(value, (dict, list, tuple)) else 1
         with self._lock:
-            self._items[key] = (None if ttl_s is None else time.monotonic() + ttl_s, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._weight -= old[2]
+            self._items[key] = (None if ttl_s is None else time.monotonic() + ttl_s, value,
+                                weight)
+            self._weight += weight
+            while self._weight > self.size and len(self._items) > 1:
+                self._weight -= self._items.popitem(last=False)[1][2]
 
     def get_or_make(self, key, make: Callable, ttl_s: float | None = None):
         hit = self.peek(key)
@@ -65,12 +73,12 @@ class ViewStore:
     """Reads of both layers' views for one keyspace (``session`` bound to it)."""
 
     def __init__(self, session, *, lg_k: int, speed_final_after: timedelta,
-                 changing_cache_s: float = 2.0, cache_entries: int = 20_000):
+                 changing_cache_s: float = 2.0, cache_pieces: int = 200_000):
         self.session = session
         self.lg_k = lg_k
         self.speed_final_after = speed_final_after
         self.changing_cache_s = changing_cache_s
-        self._cache = Lru(cache_entries)
+        self._cache = Lru(cache_pieces)
         prepare = session.prepare
         self._versions = prepare("SELECT day, version FROM batch_days WHERE site_id = ? "
                                  "AND day >= ? AND day <= ?")
