@@ -156,6 +156,7 @@ class ReportResource:
         if kind not in REPORTS:
             raise falcon.HTTPNotFound(title="unknown_report", description=(
                 f"no report {kind!r}; reports: {', '.join(REPORTS)}"))
+        as_csv = wants_csv(req)
         try:
             query = parse_query(document)
             site = self.access.site(req, query.site_id)
@@ -164,7 +165,7 @@ class ReportResource:
             raise bad_request(str(exc), "needs_adhoc_job") from None
         except QueryError as exc:
             raise bad_request(str(exc)) from None
-        if wants_csv(req):
+        if as_csv:
             render.csv_response(resp, report.columns, report.rows, f"{kind}.csv")
         else:
             render.json_response(resp, report.as_json())
