@@ -2,10 +2,11 @@
 rows, and the speed layer's minute views (no Falcon in here).
 
 Caching follows what can change. A batch version's rows never change (a recompute writes
-a new version), so they are kept by version; ``batch_days``, which names the current
-version, is read on every report (one partition), so a recompute shows at once. A
-speed-layer hour is final once the watermark has passed its end (later events go to the
-``late`` view), so final hours are kept too; the open hour is kept a moment only.
+a new version), so they are kept by version; which version of each day is current (the
+days and versions of ``batch_days``, one partition) is read again after
+``ANALYTICS_READ_CACHE_S``, so a recompute shows within seconds. A speed-layer hour is
+final once the watermark has passed its end (later events go to the ``late`` view), so
+final hours are kept too; the open hour is kept for ``ANALYTICS_READ_CACHE_S`` only.
 """
 
 from __future__ import annotations
