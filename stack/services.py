@@ -23,6 +23,7 @@ from analytics.kafka_topics import broker_ready
 from analytics.spark_submit import submit_command, submit_env
 from analytics.storage.session import node_ready
 from stack.airflow import airflow_ready, prepare_home, ui_url
+from stack.launch import GunicornService, ReadService, WriteService
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -203,13 +204,15 @@ def http_answers(url: str, timeout: float = 5.0) -> bool:
         return False
 
 
-def write_api(config: Config) -> Service:
-    base = f"http://{config.write_api_host}:{config.write_api_port}"
+def _gunicorn(config: Config, launched: type[GunicornService], host: str,
+              port: int) -> Service:
+    """A service under gunicorn (its name, gunicorn config and app as the tests' launcher
+    has them), ready when ``/healthz`` answers, the whole config in its environment."""
+    base = f"http://{host}:{port}"
     return Service(
-        name="write-api",
-        command=[sys.executable, "-m", "gunicorn", "-c", "api/write/gunicorn_conf.py",
-                 "api.write.asgi:app"],
-        ports={"http": config.write_api_port},
+        name=launched.name,
+        command=[sys.executable, "-m", "gunicorn", "-c", launched.conf, launched.app],
+        ports={"http": port},
         ready=lambda: http_answers(f"{base}/healthz"),
         address=base,
         start_timeout_s=60.0,
@@ -217,23 +220,15 @@ def write_api(config: Config) -> Service:
         environment=config.to_env(),
         needs_schema=True,
     )
+
+
+def write_api(config: Config) -> Service:
+    return _gunicorn(config, WriteService, config.write_api_host, config.write_api_port)
 
 
 def read_api(config: Config) -> Service:
     """The read service (api/read): reports, the Tableau connector page, extracts."""
-    base = f"http://{config.read_api_host}:{config.read_api_port}"
-    return Service(
-        name="read-api",
-        command=[sys.executable, "-m", "gunicorn", "-c", "api/read/gunicorn_conf.py",
-                 "api.read.wsgi:app"],
-        ports={"http": config.read_api_port},
-        ready=lambda: http_answers(f"{base}/healthz"),
-        address=base,
-        start_timeout_s=60.0,
-        stop_wait_s=30,
-        environment=config.to_env(),
-        needs_schema=True,
-    )
+    return _gunicorn(config, ReadService, config.read_api_host, config.read_api_port)
 
 
 def speed_layer_ready(config: Config) -> bool:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from analytics.periods import days as every_day
 from analytics.sites import Site
 from api.read.reports import Reports, metric_values
-from api.read.tables import TABLES, Table
+from api.read.tables import Table
 
 _DAILY_METRICS = ("visitors", "pageviews", "events", "sessions", "engaged_sessions",
                   "bounce_rate", "visit_duration", "views_per_session", "bot_events")
@@ -59,7 +59,3 @@ def closed_through(reports: Reports, site: Site, first: date, last: date) -> dat
     """The last day a day table of [first, last] holds (None: none closed yet)."""
     run = closed_run(reports.store.closed_days(site.site_id, first, last), first, last)
     return run[-1] if run else None
-
-
-def table_of(table_id: str) -> Table | None:
-    return TABLES.get(table_id)

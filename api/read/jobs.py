@@ -30,7 +30,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,6 +45,7 @@ from analytics.storage.adhoc_jobs import (
     JobRow,
     iso,
 )
+from api.read import validation
 
 SCHEMA_VERSION = "1-0-0"
 SCHEMA_PATH = Path(__file__).with_name("schemas") / f"job-{SCHEMA_VERSION}.json"
@@ -83,16 +83,8 @@ class JobNotReady(Exception):
         self.job = job
 
 
-@cache
 def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text())
-
-
-@cache
-def _validator():
-    from jsonschema import Draft202012Validator, FormatChecker
-
-    return Draft202012Validator(schema(), format_checker=FormatChecker())
+    return validation.load(SCHEMA_PATH)
 
 
 def _reason(error, payload: dict) -> str:
@@ -112,7 +104,7 @@ def parse_spec(payload: object, site: Site, today: date) -> dict:
     """A request body (decoded JSON) -> the canonical spec: defaults filled in, filter
     values deduplicated and sorted, filters sorted (the same question always gives the
     same spec); or :class:`JobError`. ``today``: the site-local date now."""
-    errors = sorted(_validator().iter_errors(payload), key=lambda e: list(e.absolute_path))
+    errors = validation.errors(SCHEMA_PATH, payload)
     if errors:
         # dict.fromkeys: one reason per field (jsonschema repeats the misplaced-field one)
         raise JobError("; ".join(dict.fromkeys(_reason(e, payload) for e in errors[:5])))

@@ -8,7 +8,8 @@ or missed at the seam, in any zone: the speed layer's minutes map exactly onto a
 zone's days (every offset is a whole number of minutes).
 
 Visitors over several days or minutes come from merging HLL sketches (both layers write
-DataSketches HLL with the same lg_k), never from adding daily counts.
+DataSketches HLL with the same lg_k; :mod:`api.read.sketches`), never from adding daily
+counts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from analytics.periods import day_bounds, days
-from api.read.sketches import estimate, union_sketch
 
 BATCH, SPEED = "batch", "speed"
 
@@ -48,11 +48,6 @@ def plan_days(first: date, last: date, timezone: str, closed: Iterable[date],
         elif start < now:
             plan.append(DaySource(day, SPEED, start, min(end, now)))
     return plan
-
-
-def union_estimate(sketches: Iterable[bytes | None], lg_k: int) -> int:
-    """Distinct visitors of the union of serialized HLL sketches (``None`` skipped)."""
-    return estimate(union_sketch(sketches, lg_k))
 
 
 def local_hours(start: datetime, end: datetime, timezone: str) -> list[datetime]:

@@ -10,12 +10,12 @@ query always means the same days in tests). A request that is not valid raises
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from api.read import validation
 
 SCHEMA_VERSION = "1-0-0"
 SCHEMA_PATH = Path(__file__).with_name("schemas") / f"query-{SCHEMA_VERSION}.json"
@@ -58,16 +58,8 @@ class Query:
     offset: int
 
 
-@cache
 def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text())
-
-
-@cache
-def _validator():
-    from jsonschema import Draft202012Validator, FormatChecker
-
-    return Draft202012Validator(schema(), format_checker=FormatChecker())
+    return validation.load(SCHEMA_PATH)
 
 
 def _reason(error) -> str:
@@ -77,7 +69,7 @@ def _reason(error) -> str:
 
 def parse_query(payload: object) -> Query:
     """A request body (already decoded JSON) -> :class:`Query`, or :class:`QueryError`."""
-    errors = sorted(_validator().iter_errors(payload), key=lambda e: list(e.absolute_path))
+    errors = validation.errors(SCHEMA_PATH, payload)
     if errors:
         raise QueryError("; ".join(_reason(e) for e in errors[:5]))
     defaults = {k: v.get("default") for k, v in schema()["properties"].items()}

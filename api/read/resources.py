@@ -19,7 +19,7 @@ import orjson
 
 from analytics.sites import CachedSites, Site
 from api.read import render
-from api.read.exports import closed_through, export_rows, table_of
+from api.read.exports import closed_through, export_rows
 from api.read.query import QueryError, parse_query
 from api.read.reports import NeedsJob, Reports
 from api.read.tables import TABLES
@@ -237,7 +237,7 @@ class ExportResource:
         fmt = req.get_param("format") or "json"
         if table.endswith(".hyper"):
             table, fmt = table[:-len(".hyper")], "hyper"
-        found = table_of(table)
+        found = TABLES.get(table)
         if found is None:
             raise falcon.HTTPNotFound(title="unknown_table", description=(
                 f"no table {table!r}; tables: {', '.join(TABLES)}"))

@@ -22,7 +22,6 @@ from analytics.periods import utc_hours
 from api.read.sketches import Part, loaded, merge_parts
 
 HOUR = timedelta(hours=1)
-SPEED_VIEWS = ("totals", "pages", "sources", "events")
 
 
 class Lru:

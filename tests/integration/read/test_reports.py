@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.read.query import SCHEMA_PATH
+from tests.integration.services import http
 
 pytestmark = pytest.mark.integration
 
@@ -307,8 +308,6 @@ def test_cors_for_the_connector(read_api):
 
 
 def _options(api, path):
-    from tests.integration.services import http
-
     return http("OPTIONS", api.base + path, headers={
         "Origin": "https://tableau.example", "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type"})

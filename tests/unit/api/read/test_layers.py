@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime
 
 import datasketches
 
-from api.read.layers import BATCH, SPEED, DaySource, plan_days, union_estimate
+from api.read.layers import BATCH, SPEED, DaySource, plan_days
+from api.read.sketches import estimate, union_sketch
 
 
 def utc(*parts) -> datetime:
@@ -42,5 +43,5 @@ def sketch(ids) -> bytes:
 
 def test_visitors_over_a_range_are_a_union_not_a_sum():
     monday, tuesday = sketch(["a", "b", "c"]), sketch(["b", "c", "d"])
-    assert union_estimate([monday, tuesday, None], 14) == 4
-    assert union_estimate([None], 14) == 0
+    assert estimate(union_sketch([monday, tuesday, None], 14)) == 4
+    assert estimate(union_sketch([None], 14)) == 0
