@@ -18,7 +18,7 @@ CLI lists the connector jars through :func:`connector_jars`).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,16 +165,22 @@ def read_kafka(spark: SparkSession, config: Config, topic: str, starting: Offset
     return reader.format("kafka").options(**settings).load()
 
 
-def parse_enriched(df: DataFrame) -> DataFrame:
+def parse_enriched(df: DataFrame, fields: Sequence[str] | None = None) -> DataFrame:
     """Kafka records -> one column per enriched-event field, then ``raw_json``,
     ``malformed`` and the Kafka coordinates (``kafka_topic`` ... ``kafka_timestamp``).
 
     Nothing is dropped: a record that is not an enriched event has ``malformed`` true and
     null event columns, and keeps its text in ``raw_json`` to be counted or set aside.
+    ``fields``: parse only these fields and the required ones (which decide
+    ``malformed`` exactly as a full parse does); default every field.
     """
     from pyspark.sql import functions as F
+    from pyspark.sql.types import StructType
 
     schema = spark_schema()
+    if fields is not None:
+        wanted = set(fields) | set(enriched_schema()["required"])
+        schema = StructType([field for field in schema.fields if field.name in wanted])
     text = F.col("value").cast("string")
     # A value that is not a JSON object, or has a field of the wrong type, parses to
     # nulls, so the required-field check below flags it.

@@ -117,7 +117,9 @@ def compute(config: Config, session, job: JobRow) -> tuple[dict, int]:
     began = time.monotonic()
     spark = spark_session(config, APP_NAME)
     try:
-        spark.conf.set("spark.sql.shuffle.partitions", str(config.batch_shuffle_partitions))
+        from batch.job import tune
+
+        tune(spark, config)
         result, events_read = answer(spark, config, site, job.spec)
     finally:
         stop_spark(spark)

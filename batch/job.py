@@ -77,6 +77,14 @@ def new_version(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
 
 
+def tune(spark, config: Config) -> None:
+    """SQL settings of a batch-layer job (this one and ``batch/adhoc.py``)."""
+    spark.conf.set("spark.sql.shuffle.partitions", str(config.batch_shuffle_partitions))
+    # Cached intermediates are read a few times within minutes: compressing their columns
+    # cost more (about a third of the time to cache them) than it saved.
+    spark.conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
+
+
 def run(spark, config: Config, store: BatchStore, sites: list[Site], *, start: date,
         end: date, run_id: str) -> list[dict]:
     from pyspark import StorageLevel
@@ -127,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"days": 0, "note": "no sites to recompute"}))
             return 0
         spark = spark_session(config, APP_NAME)
-        spark.conf.set("spark.sql.shuffle.partitions", str(config.batch_shuffle_partitions))
+        tune(spark, config)
         store = BatchStore(session, config.cassandra_keyspace)
         computing = time.monotonic()
         result = run(spark, config, store, sites, start=args.start_day, end=args.end_day,

@@ -10,14 +10,14 @@ into Kafka-shaped rows (``analytics.raw_events.from_chunks``) and parsed by the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
 from analytics import raw_events
-from analytics.event_schema import spark_schema
+from analytics.metrics.events import EVENT_FIELDS
 from analytics.spark_session import CASSANDRA_FORMAT, MALFORMED, parse_enriched
 
 if TYPE_CHECKING:
@@ -46,10 +46,11 @@ def chunks_of(spark: SparkSession, keyspace: str,
     return keys.join(table, on=["site_id", "hour"])
 
 
-def events_of(chunks: DataFrame) -> DataFrame:
+def events_of(chunks: DataFrame, fields: Sequence[str] = EVENT_FIELDS) -> DataFrame:
     """Chunk rows -> the well-formed enriched events in them (every copy, bots included),
-    the event fields only (the JSON text and Kafka coordinates would be carried through
-    every shuffle and cache); malformed records are left out (they live under the
-    reserved site ``_malformed``, which no recompute reads)."""
-    parsed = parse_enriched(raw_events.from_chunks(chunks))
-    return parsed.where(~F.col(MALFORMED)).select(*spark_schema().fieldNames())
+    with the event ``fields`` only (default: those the metrics read; the JSON text, Kafka
+    coordinates and unused fields would be carried through every shuffle and cache);
+    malformed records are left out (they live under the reserved site ``_malformed``,
+    which no recompute reads)."""
+    parsed = parse_enriched(raw_events.from_chunks(chunks), fields)
+    return parsed.where(~F.col(MALFORMED)).select(*fields)

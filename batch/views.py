@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
-from pyspark.sql.window import Window
 
 from analytics.metrics.batch_views import (
     BREAKDOWN_COLUMNS,
@@ -20,7 +19,7 @@ from analytics.metrics.batch_views import (
     batch_views,
     with_local_time,
 )
-from analytics.metrics.events import EVENT_KEY, bot_rows, counted, dedup, with_event_ts
+from analytics.metrics.events import MINUTE, bot_rows, counted, dedup, with_event_ts
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -43,9 +42,8 @@ def unique_events(events: DataFrame, sites: DataFrame) -> DataFrame:
     """Parsed events of the sites -> one row per (site, event id) with ``event_ts``, the
     site's ``timezone`` and ``goals``, and ``copies``: how many records of that event the
     master dataset holds (a client's retries, a replayed batch are copies)."""
-    timed = with_event_ts(events).join(F.broadcast(sites), on="site_id")
-    copies = F.count(F.lit(1)).over(Window.partitionBy(*EVENT_KEY))
-    return dedup(timed.withColumn(COPIES, copies))
+    timed = with_event_ts(events).drop(MINUTE).join(F.broadcast(sites), on="site_id")
+    return dedup(timed, copies=COPIES)
 
 
 def _requested(df: DataFrame, site_days: DataFrame) -> DataFrame:

@@ -54,7 +54,7 @@ from analytics.metrics.batch_views import (
     with_local_time,
 )
 from analytics.metrics.realtime import NO_PATH
-from analytics.metrics.sessions import EVENT_SEQ, SESSION_ID, SESSION_START
+from analytics.metrics.sessions import SESSION_ID, SESSION_START, event_order
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -168,7 +168,7 @@ def _step_matches(step_type: str, value: str) -> Column:
 
 
 def _reached(path: Column, count: int) -> Column:
-    """How many steps a session's matching events (sorted by event_seq) reach: fold over
+    """How many steps a session's matching events (in session order) reach: fold over
     them, moving from step k to k+1 on the first event that matches step k+1."""
     def advance(reached: Column, event: Column) -> Column:
         moved = F.when((reached == F.lit(0)) & event["m1"], F.lit(1))
@@ -191,7 +191,7 @@ def funnel(events: DataFrame, sessions: DataFrame, steps: Sequence[StepSpec], st
     matching = events.join(started, on=_SESSION_KEY, how="left_semi").where(any_step)
     # Structs sort by their first field: the session's matching events in session order.
     path = F.array_sort(F.collect_list(F.struct(
-        F.col(EVENT_SEQ), *[flag.alias(name) for name, flag in flags.items()])))
+        event_order().alias("_order"), *[flag.alias(name) for name, flag in flags.items()])))
     reached = matching.groupBy(*_SESSION_KEY).agg(_reached(path, len(steps)).alias("reached"))
     per_step = reached.where(F.col("reached") >= 1).select(
         "visitor_id", F.explode(F.sequence(F.lit(1), F.col("reached"))).alias("step"),

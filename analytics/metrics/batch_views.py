@@ -90,17 +90,27 @@ def _duration_ms() -> Column:
     return F.unix_millis(F.col("session_end")) - F.unix_millis(F.col(SESSION_START))
 
 
-def _visitor_measures(lg_k: int) -> list[Column]:
-    return [F.count_distinct("visitor_id").alias("visitors"),
-            F.hll_sketch_agg("visitor_id", lg_k).alias("visitors_sketch")]
+def _by_visitor(df: DataFrame, keys: list[str], lg_k: int, sums: dict[str, Column],
+                sketch: str = "visitors_sketch", visitors: str = "visitors") -> DataFrame:
+    """Group ``df`` by ``keys``: ``visitors`` (exact distinct ``visitor_id``), ``sketch``
+    (their HLL sketch) and the sum of each expression in ``sums``.
+
+    Two plain aggregations: per key and visitor first, then per key, so each output group
+    builds one sketch (``count_distinct`` next to ``hll_sketch_agg`` would make Spark
+    build a sketch per key and visitor, millions of them, and merge them)."""
+    per_visitor = df.groupBy(*keys, "visitor_id").agg(
+        *[expr.alias(name) for name, expr in sums.items()])
+    return per_visitor.groupBy(*keys).agg(
+        F.count(F.lit(1)).alias(visitors),
+        F.hll_sketch_agg("visitor_id", lg_k).alias(sketch),
+        *[F.sum(name).alias(name) for name in sums])
 
 
 def _series(events: DataFrame, sessions: DataFrame, keys: list[str], lg_k: int) -> DataFrame:
-    by_event = with_local_time(events).groupBy(*keys).agg(
-        *_visitor_measures(lg_k),
-        F.count_if(_kind("pageview")).alias("pageviews"),
-        F.count_if(_kind("custom")).alias("custom_events"),
-    )
+    by_event = _by_visitor(with_local_time(events), keys, lg_k, {
+        "pageviews": F.count_if(_kind("pageview")),
+        "custom_events": F.count_if(_kind("custom")),
+    })
     by_session = with_local_time(sessions, ts_column=SESSION_START).groupBy(*keys).agg(
         F.count("*").alias("sessions"),
         F.count_if("is_engaged").alias("engaged_sessions"),
@@ -162,15 +172,16 @@ def _session_breakdowns(events: DataFrame, sessions: DataFrame, lg_k: int) -> Da
     keep = [*_SITE_DAY, "visitor_id", "pageviews", "events", "_starts", "is_bounce",
             "_duration_ms"]
     starts = F.col("_starts")
-    return _explode_dims(joined, dims, keep).groupBy(*_SITE_DAY, "dimension", "value").agg(
-        *_visitor_measures(lg_k),
-        F.sum("pageviews").alias("pageviews"),
-        F.sum("events").alias("events"),
-        F.count_if(starts).alias("sessions"),
-        F.count_if(starts & F.col("is_bounce")).alias("bounces"),
-        (F.coalesce(F.sum(F.when(starts, F.col("_duration_ms"))), F.lit(0))
-         / F.lit(1000.0)).alias("total_duration_s"),
-    )
+    grouped = _by_visitor(_explode_dims(joined, dims, keep), [*_SITE_DAY, "dimension", "value"],
+                          lg_k, {
+        "pageviews": F.sum("pageviews"),
+        "events": F.sum("events"),
+        "sessions": F.count_if(starts),
+        "bounces": F.count_if(starts & F.col("is_bounce")),
+        "_duration_ms": F.coalesce(F.sum(F.when(starts, F.col("_duration_ms"))), F.lit(0)),
+    })
+    return grouped.withColumn("total_duration_s",
+                              F.col("_duration_ms") / F.lit(1000.0)).drop("_duration_ms")
 
 
 def _event_breakdowns(events: DataFrame, lg_k: int) -> DataFrame:
@@ -183,15 +194,16 @@ def _event_breakdowns(events: DataFrame, lg_k: int) -> DataFrame:
         F.when(custom, props).otherwise(F.array().cast(_DIMS_TYPE)),
     )
     keep = [*_SITE_DAY, "visitor_id", "kind"]
-    return _explode_dims(with_local_time(events), dims, keep).groupBy(
-        *_SITE_DAY, "dimension", "value").agg(
-        *_visitor_measures(lg_k),
-        F.count_if(pageview).alias("pageviews"),
-        F.count_if(custom).alias("events"),
-        F.lit(None).cast("long").alias("sessions"),
-        F.lit(None).cast("long").alias("bounces"),
-        F.lit(None).cast("double").alias("total_duration_s"),
-    )
+    grouped = _by_visitor(_explode_dims(with_local_time(events), dims, keep),
+                          [*_SITE_DAY, "dimension", "value"], lg_k, {
+        "pageviews": F.count_if(pageview),
+        "events": F.count_if(custom),
+    })
+    return grouped.withColumns({
+        "sessions": F.lit(None).cast("long"),
+        "bounces": F.lit(None).cast("long"),
+        "total_duration_s": F.lit(None).cast("double"),
+    })
 
 
 def daily_breakdowns(events: DataFrame, sessions: DataFrame, lg_k: int = DEFAULT_LG_K,
@@ -231,13 +243,13 @@ def daily_goals(events: DataFrame, goals_column: str = "goals",
     goals = F.col(goals_column)
     goal = (F.when(_kind("custom") & F.array_contains(goals, F.col("name")), F.col("name"))
              .when(_kind("pageview") & F.array_contains(goals, page), page))
-    converted = timed.where(goal.isNotNull()).groupBy(*_SITE_DAY, goal.alias("goal")).agg(
-        F.count("*").alias("conversions"),
-        F.count_distinct("visitor_id").alias("converting_visitors"),
-        F.hll_sketch_agg("visitor_id", lg_k).alias("converting_sketch"),
-    )
-    days = timed.groupBy(*_SITE_DAY).agg(
-        F.count_distinct("visitor_id").alias("visitors"),
+    converted = _by_visitor(timed.where(goal.isNotNull()).withColumn("goal", goal),
+                            [*_SITE_DAY, "goal"], lg_k, {"conversions": F.count(F.lit(1))},
+                            sketch="converting_sketch", visitors="converting_visitors")
+    per_visitor = timed.groupBy(*_SITE_DAY, "visitor_id").agg(
+        F.max(goals_column).alias(goals_column))
+    days = per_visitor.groupBy(*_SITE_DAY).agg(
+        F.count(F.lit(1)).alias("visitors"),
         F.array_distinct(F.max(goals_column)).alias("_goals"))
     every_goal = days.select(*_SITE_DAY, "visitors", F.explode("_goals").alias("goal"))
     return (every_goal.join(converted, on=[*_SITE_DAY, "goal"], how="left")

@@ -15,6 +15,12 @@ from pyspark.sql.window import Window
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
+EVENT_FIELDS = (
+    "site_id", "event_id", "kind", "name", "path", "props", "event_time", "received_at",
+    "visitor_id", "is_bot", "utm_source", "utm_medium", "utm_campaign", "utm_term",
+    "utm_content", "referrer_host", "country", "device_type", "browser", "os", "screen_width",
+)
+"""The enriched-event fields the metrics read (the batch layer parses only these)."""
 EVENT_TS = "event_ts"
 MINUTE = "minute"
 EVENT_KEY = ("site_id", "event_id")
@@ -36,7 +42,7 @@ def with_event_ts(df: DataFrame) -> DataFrame:
 
 
 def dedup(df: DataFrame, watermark: str | None = None, time_column: str = EVENT_TS,
-          ) -> DataFrame:
+          copies: str | None = None) -> DataFrame:
     """One row per (site_id, event_id): two events of one site with the same event_id are
     one event (METRICS.md). Needs ``event_ts`` (:func:`with_event_ts`).
 
@@ -47,7 +53,8 @@ def dedup(df: DataFrame, watermark: str | None = None, time_column: str = EVENT_
     recognised).
 
     Batch: the copy with the earliest ``event_ts`` is kept (ties broken by ``received_at``
-    when the column is there); ``watermark`` is ignored.
+    when the column is there); ``watermark`` is ignored. ``copies`` names a column to add:
+    how many records of the event there were (one window, one sort, for both).
     """
     keys = list(EVENT_KEY)
     if df.isStreaming:
@@ -59,8 +66,12 @@ def dedup(df: DataFrame, watermark: str | None = None, time_column: str = EVENT_
     if "received_at" in df.columns:
         order.append(F.col("received_at").asc_nulls_last())
     rank = "_dedup_rank"
-    first = F.row_number().over(Window.partitionBy(*keys).orderBy(*order))
-    return df.withColumn(rank, first).where(F.col(rank) == 1).drop(rank)
+    window = Window.partitionBy(*keys).orderBy(*order)
+    ranked = {rank: F.row_number().over(window)}
+    if copies:
+        whole = window.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+        ranked[copies] = F.count(F.lit(1)).over(whole)
+    return df.withColumns(ranked).where(F.col(rank) == 1).drop(rank)
 
 
 def is_counted() -> Column:

@@ -27,7 +27,7 @@ from analytics.metrics.sources import source_column
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-SESSION_ID, SESSION_START, EVENT_SEQ = "session_id", "session_start", "event_seq"
+SESSION_ID, SESSION_START = "session_id", "session_start"
 DEFAULT_GAP_MINUTES = 30
 ENGAGED_MIN_MS = 10_000
 ENGAGED_MIN_PAGEVIEWS = 2
@@ -49,18 +49,24 @@ def _order() -> list[Column]:
     return [F.col(EVENT_TS).asc(), F.col("event_id").asc()]
 
 
+def event_order() -> Column:
+    """A visitor's events in session order as one sortable value: ``event_ts``, ties by
+    ``event_id`` (for ``min_by``/``max_by`` and sorting collected events)."""
+    return F.struct(F.col(EVENT_TS), F.col("event_id"))
+
+
 def sessionize(events: DataFrame, gap_minutes: int = DEFAULT_GAP_MINUTES) -> DataFrame:
     """Add to every event its session:
 
     - ``session_id`` (string): ``<visitor_id>:<epoch ms of the session's first event>``;
       the same for the same events whatever the partitioning; unique within a site;
-    - ``session_start`` (timestamp): the session's first ``event_ts``;
-    - ``event_seq`` (int): 1, 2, ... in session order.
+    - ``session_start`` (timestamp): the session's first ``event_ts``.
 
     Events are ordered by ``event_ts``, ties by ``event_id``, within (site_id, visitor_id).
     An event starts a new session when it comes MORE than ``gap_minutes`` after the
     visitor's previous event (exactly ``gap_minutes`` stays in the session). Days play no
-    part (a session may cross midnight in any zone).
+    part (a session may cross midnight in any zone). One window over the visitor's
+    events (one sort): session order within a session is :func:`event_order`.
     """
     visitor = Window.partitionBy("site_id", "visitor_id").orderBy(*_order())
     so_far = visitor.rowsBetween(Window.unboundedPreceding, Window.currentRow)
@@ -77,9 +83,7 @@ def sessionize(events: DataFrame, gap_minutes: int = DEFAULT_GAP_MINUTES) -> Dat
         SESSION_ID: F.concat_ws(":", F.col("visitor_id"), F.col(start_ms).cast("string")),
         SESSION_START: F.timestamp_millis(F.col(start_ms)),
     })
-    in_session = Window.partitionBy("site_id", "visitor_id", SESSION_ID).orderBy(*_order())
-    return (labelled.withColumn(EVENT_SEQ, F.row_number().over(in_session))
-                    .drop(starts, start_ms))
+    return labelled.drop(starts, start_ms)
 
 
 def screen_size_column(width: Column | str = "screen_width") -> Column:
@@ -148,7 +152,7 @@ def sessions(sessionized: DataFrame, goals_column: str = "goals") -> DataFrame:
     """
     pageview = _kind("pageview")
     page = F.coalesce(F.col("path"), F.lit(NO_PATH))
-    seq = F.col(EVENT_SEQ)
+    order = event_order()
     goal = (is_goal_event(goals_column) if goals_column in sessionized.columns
             else F.lit(False))
     first = F.struct(*[F.col(c) for c in _FIRST_EVENT_FIELDS])
@@ -159,9 +163,9 @@ def sessions(sessionized: DataFrame, goals_column: str = "goals") -> DataFrame:
         F.count_if(pageview).alias("pageviews"),
         F.count_if(_kind("custom")).alias("custom_events"),
         F.count_if(goal).alias("_goal_events"),
-        F.min_by(page, F.when(pageview, seq)).alias("entry_page"),
-        F.max_by(page, F.when(pageview, seq)).alias("exit_page"),
-        F.min_by(first, seq).alias("_first"),
+        F.min_by(page, F.when(pageview, order)).alias("entry_page"),
+        F.max_by(page, F.when(pageview, order)).alias("exit_page"),
+        F.min_by(first, order).alias("_first"),
         *[F.max(c).alias(c) for c in extra],
     )
     duration_ms = F.unix_millis(F.col("session_end")) - F.unix_millis(F.col(SESSION_START))

@@ -166,7 +166,7 @@ def launch_spark_submit(config: Config, job_id: str, log_path: Path) -> None:
     # PATH, JAVA_HOME and the like pass through; the config comes from submit_env alone.
     env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
     env.update(submit_env(config))
-    command = submit_command(config, JOB_APP, APP_NAME, ["--job-id", job_id])
+    command = submit_command(config.for_batch(), JOB_APP, APP_NAME, ["--job-id", job_id])
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -69,7 +69,7 @@ class BatchRecomputeOperator(SparkSubmitOperator):
         from analytics.spark_session import spark_conf
         from analytics.spark_submit import spark_submit_binary, submit_env
 
-        conf = spark_conf(config, self.name)
+        conf = spark_conf(config.for_batch(), self.name)
         master = conf.pop("spark.master")
         self.name = conf.pop("spark.app.name")
         self.conf = {**conf, **(self.conf or {})}

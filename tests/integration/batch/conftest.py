@@ -27,7 +27,7 @@ def run_batch(config: Config, start: date, end: date | None = None,
     args = ["--start-day", start.isoformat(), "--end-day", (end or start).isoformat()]
     if sites:
         args += ["--sites", ",".join(sites)]
-    done = subprocess.run(submit_command(config, JOB, "sitelens-batch-test", args),
+    done = subprocess.run(submit_command(config.for_batch(), JOB, "sitelens-batch-test", args),
                           env=submit_env(config), capture_output=True, text=True,
                           timeout=timeout, check=False)
     assert done.returncode == 0, f"batch job failed:\n{done.stdout}\n{done.stderr[-4000:]}"

@@ -47,17 +47,19 @@ def test_recompute_passes_the_days_sites_and_run_id_to_the_job():
 
 def test_recompute_runs_the_same_spark_submit_as_the_rest_of_the_project(config):
     """The provider's hook builds pyspark's spark-submit with every --conf of the config,
-    the master of the sitelens_spark connection, and our environment."""
+    the master of the sitelens_spark connection, and our environment; the driver gets the
+    batch layer's memory."""
     op = BatchRecomputeOperator(task_id="r", start_day="2026-11-24", site_ids="shop",
                                 batch_run_id="run-1")
     assert op.prepare_submit(config) == "local[2]"
     hook = op._get_hook()
     built = hook._build_spark_submit_command(op.application)
-    ours = submit_command(config, REPO_ROOT / "batch" / "job.py", "sitelens-batch",
-                          op.job_args())
+    ours = submit_command(config.for_batch(), REPO_ROOT / "batch" / "job.py",
+                          "sitelens-batch", op.job_args())
     assert built[:3] == [spark_submit_binary(), "--master", "local[2]"] == ours[:3]
     assert built[-len(op.job_args()) - 1:] == ours[-len(op.job_args()) - 1:]
     assert _confs(built) == _confs(ours)
+    assert _confs(built)["spark.driver.memory"] == config.batch_driver_memory
     assert "spark.master" not in op.conf and "spark.app.name" not in op.conf
     assert built[built.index("--name") + 1] == "sitelens-batch"
     assert hook._env["PYTHONPATH"] == str(REPO_ROOT)
