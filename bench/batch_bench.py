@@ -519,14 +519,15 @@ def run(args) -> int:
     job_args = ["--start-day", spec.day.isoformat(), "--end-day", spec.day.isoformat(),
                 "--sites", ",".join(s.site_id for s in spec.sites())]
     batch, baseline, load_before = [], [], os.getloadavg()[0]
+    config = config.for_batch()  # both jobs run with the batch layer's driver memory
     for i in range(args.runs):
-        batch.append(submit(config.for_batch(), REPO_ROOT / "batch" / "job.py", "sitelens-batch-bench",
+        batch.append(submit(config, REPO_ROOT / "batch" / "job.py", "sitelens-batch-bench",
                             [*job_args, "--run-id", f"bench-{stamp}-{i}"],
                             log=logs / f"batch-{i}.log", conf=args.conf))
-        baseline.append(submit(config.for_batch(), Path(__file__).with_name("read_count_job.py"),
+        baseline.append(submit(config, Path(__file__).with_name("read_count_job.py"),
                                "sitelens-read-count-bench", job_args,
                                log=logs / f"read-count-{i}.log", conf=args.conf))
-    report(spec, config.for_batch(), loaded, batch, baseline)
+    report(spec, config, loaded, batch, baseline)
     print(f"machine load (1-minute average, 2 cores): {load_before:.1f} before, "
           f"{os.getloadavg()[0]:.1f} after; other work on the box slows every figure")
     if args.conf:

@@ -91,7 +91,7 @@ def _duration_ms() -> Column:
 
 
 def _by_visitor(df: DataFrame, keys: list[str], lg_k: int, sums: dict[str, Column],
-                sketch: str = "visitors_sketch", visitors: str = "visitors") -> DataFrame:
+                *, sketch: str = "visitors_sketch", visitors: str = "visitors") -> DataFrame:
     """Group ``df`` by ``keys``: ``visitors`` (exact distinct ``visitor_id``), ``sketch``
     (their HLL sketch) and the sum of each expression in ``sums``.
 
