@@ -167,7 +167,7 @@ class Config:
     """Shuffle partitions of the batch job (per day computed; a cluster wants more)."""
     batch_driver_memory: str = "3g"
     """Driver heap of the batch and ad-hoc jobs (``spark_driver_memory`` is the speed
-    layer's). In local mode the driver is the executor too: a 1M-event day took 1.7x as
+    layer's). In local mode the driver is the executor too: a 1M-event day took 1.3x as
     long in 1g (spills, GC) as in 3g."""
     quality_late_hours: int = 73
     """The data-quality check looks this long after a day for late events of it (the
