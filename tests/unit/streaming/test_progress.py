@@ -23,7 +23,7 @@ PROGRESS = {
 
 
 def test_batch_row_from_progress():
-    row = batch_row("realtime_views:events.raw", PROGRESS)
+    row = batch_row("realtime_views:events.raw", PROGRESS, state_rows_counted=True)
     finished = datetime(2026, 11, 27, 0, 0, 0, tzinfo=UTC)  # started 23:59:59.5 + 500 ms
     assert row == (
         "realtime_views:events.raw", date(2026, 11, 27), 41, "run-1", finished, 1200, 2400.0,
@@ -33,8 +33,16 @@ def test_batch_row_from_progress():
 
 def test_batch_row_of_an_idle_trigger_without_watermark():
     idle = {**PROGRESS, "numInputRows": 0, "eventTime": {}, "stateOperators": []}
-    row = batch_row("raw_events:events.raw", idle)
+    row = batch_row("raw_events:events.raw", idle, state_rows_counted=True)
     assert (row[5], row[8], row[9], row[10]) == (0, None, 0, 0)
+
+
+def test_state_rows_are_null_when_the_state_store_does_not_count_them():
+    # the job's setting: Spark then reports numRowsTotal 0, which is not the state's size
+    uncounted = {**PROGRESS, "stateOperators": [
+        {**op, "numRowsTotal": 0} for op in PROGRESS["stateOperators"]]}
+    row = batch_row("realtime_views:events.raw", uncounted)
+    assert (row[9], row[10]) == (3, None)
 
 
 def test_stream_name_includes_the_topic():
