@@ -52,10 +52,7 @@ RAW_FIELDS = ("site_id", "event_time")
 
 
 def kafka_options(config: Config) -> dict[str, str]:
-    options = {"failOnDataLoss": str(config.streaming_fail_on_data_loss).lower(),
-               # fetch up to 8 MiB per partition per request (default 1 MiB): fewer round
-               # trips while catching up
-               "kafka.max.partition.fetch.bytes": str(8 * 2**20)}
+    options = {"failOnDataLoss": str(config.streaming_fail_on_data_loss).lower()}
     if config.streaming_max_offsets_per_trigger > 0:
         options["maxOffsetsPerTrigger"] = str(config.streaming_max_offsets_per_trigger)
     return options
