@@ -43,7 +43,8 @@ STREAMING_SQL_CONF = {
     # The minute views' sketches (hll_sketch_agg) are aggregated in a hash map that falls
     # back to sorting every row once it holds 128 groups (Spark's default); a micro-batch
     # of a few sites has thousands (site x minute x page). Sorting took ~30 % of the views
-    # query; a group's sketch is small until it has hundreds of visitors.
+    # query. A group's sketch is a short list until it has many visitors and 16 KiB at
+    # most (lg_k 14): 256 MiB if all 16,384 groups had that many, in practice far less.
     "spark.sql.objectHashAggregate.sortBased.fallbackThreshold": "16384",
 }
 RAW_FIELDS = ("site_id", "event_time")

@@ -111,6 +111,8 @@ class ReadApi:
     d: date
     dst_day: date
     tokens: dict
+    past_posted_at: datetime
+    """When day D's events were posted (the cookieless salt is that of the receiving day)."""
     posted_at: datetime
 
     def get(self, path: str, params: dict | None = None, token: str | None = "",
@@ -152,6 +154,7 @@ def read_api(stack, cql, tmp_path_factory):
     job = SpeedLayerJob(config)
     try:
         job.start()
+        past_posted_at = datetime.now(UTC)
         post_past_events(write.base, k.site_id, other.site_id, a)
         post_dst_events(write.base, s.site_id, dst_day)
         posted_at = datetime.now(UTC)
@@ -175,6 +178,7 @@ def read_api(stack, cql, tmp_path_factory):
     try:
         yield ReadApi(base=read.base, token=tokens["k"], site_id=k.site_id,
                       day_range=(d, d), config=config, k=k.site_id, s=s.site_id, a=a, d=d,
-                      dst_day=dst_day, tokens=tokens, posted_at=posted_at)
+                      dst_day=dst_day, tokens=tokens, past_posted_at=past_posted_at,
+                      posted_at=posted_at)
     finally:
         read.stop()
