@@ -38,6 +38,10 @@ BLOCK_OFFSETS = 4096
 a chunk is full even when many sites share a partition (with blocks of 128 offsets, 20
 sites made chunks of ~6 events: 20x the rows to write and read), and one group stays
 bounded in memory however large a micro-batch is."""
+CHUNK_FIELDS = ("site_id", "event_time")
+"""The event fields :func:`to_chunks` reads: parse only these (``parse_enriched(df,
+CHUNK_FIELDS)``; the required fields still decide ``malformed``). Converting fields that
+are not used costs more than reading them."""
 MALFORMED_SITE = "_malformed"
 """Where records that are not enriched events are kept (no real site id starts with _)."""
 

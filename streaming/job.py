@@ -23,6 +23,7 @@ import threading
 
 from pyspark.sql import functions as F
 
+from analytics import raw_events
 from analytics.config import Config
 from analytics.metrics.realtime import VIEW_INPUT_COLUMNS, speed_layer_views
 from analytics.spark_session import MALFORMED, parse_enriched, read_kafka, spark_session, stop_spark
@@ -47,9 +48,6 @@ STREAMING_SQL_CONF = {
     # most (lg_k 14): 256 MiB if all 16,384 groups had that many, in practice far less.
     "spark.sql.objectHashAggregate.sortBased.fallbackThreshold": "16384",
 }
-RAW_FIELDS = ("site_id", "event_time")
-"""What the raw query reads from an event (besides the required fields, which decide
-``malformed``): converting fields that are not used costs more than reading them."""
 
 
 def kafka_options(config: Config) -> dict[str, str]:
@@ -76,8 +74,8 @@ def start_queries(spark, config: Config) -> list:
                 .option("checkpointLocation", str(checkpoints / name))
                 .start())
 
-    raw = started(records(RAW_FIELDS).writeStream.foreachBatch(raw_events_writer(config)),
-                  RAW_QUERY)
+    raw = started(records(raw_events.CHUNK_FIELDS).writeStream
+                  .foreachBatch(raw_events_writer(config)), RAW_QUERY)
     well_formed = records(VIEW_INPUT_COLUMNS).where(~F.col(MALFORMED))
     views = speed_layer_views(well_formed, config.streaming_late_after_ms,
                               config.visitor_sketch_lg_k)

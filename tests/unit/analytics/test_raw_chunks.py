@@ -29,7 +29,7 @@ def test_a_block_is_cut_into_full_chunks_in_offset_order(spark):
     # one record that is not an event; the block boundary at 4,096 splits each site.
     values = [(o, event(o, "a" if o % 2 == 0 else "b")) for o in range(3_900, 4_200)]
     values[5] = (3_905, "not json")
-    parsed = parse_enriched(records(spark, values), fields=["site_id", "event_time"])
+    parsed = parse_enriched(records(spark, values), raw_events.CHUNK_FIELDS)
     chunks = raw_events.to_chunks(parsed, chunk_events=64, block_offsets=4_096).collect()
 
     def shape(site):
