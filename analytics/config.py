@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PREFIX = "ANALYTICS_"
+SETTINGS_FILE_NAME = "settings.env"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -61,6 +62,24 @@ class Config:
     airflow_port: int = 8080
     write_api_port: int = 8000
     read_api_port: int = 8001
+
+    # -- Airflow's metadata database (PostgreSQL) -----------------------------------------
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5433
+    """The local run's PostgreSQL (5433: clear of a system cluster on 5432)."""
+    postgres_user: str = "sitelens"
+    postgres_password: str = ""
+    """Password of ``postgres_user``; the local run generates one into its settings file."""
+    airflow_database: str = "airflow"
+    """Airflow's metadata database on that server (the tests use one of their own)."""
+    airflow_db_url: str = ""
+    """A full SQLAlchemy URL of Airflow's metadata database; empty means the local
+    PostgreSQL above (``postgresql+psycopg2://user:password@host:port/airflow_database``)."""
+    airflow_secret: str = ""
+    """Signs Airflow's API tokens and UI sessions; the same for every Airflow process. The
+    local run generates one into its settings file."""
+    airflow_api_workers: int = 1
+    """Worker processes of Airflow's API server (each ~250 MB)."""
 
     # -- write service (api/write) --------------------------------------------------------
     write_api_host: str = "127.0.0.1"
@@ -193,10 +212,38 @@ class Config:
     closed days only are reused until the batch layer recomputes one of the days)."""
     adhoc_timeout_s: int = 1800
     """An ad-hoc job still running after this long is reported failed."""
+    read_trust_proxy_headers: bool = False
+    """Behind your own load balancer only: the read service takes the client address from
+    the right-most X-Forwarded-For entry (login throttling) and the scheme from
+    X-Forwarded-Proto (``https`` makes its cookies ``Secure``)."""
+    session_ttl_s: int = 14 * 86400
+    """How long a dashboard login lasts; the cookie and its Cassandra row expire together."""
+    share_unlock_ttl_s: int = 86400
+    """How long the password of a shared link, once given, unlocks it in that browser."""
+    login_max_failures: int = 5
+    """Wrong passwords per account (or per shared link) within ``login_window_s``; more
+    attempts are refused with 429 until the oldest of them is that old."""
+    login_client_max_failures: int = 20
+    """Wrong passwords per client address within ``login_window_s`` (higher than per
+    account: offices and mobile networks put many people behind one address)."""
+    login_window_s: int = 900
 
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+
+    @property
+    def airflow_sql_alchemy_conn(self) -> str:
+        """Where Airflow keeps its metadata (``airflow_db_url`` or the local PostgreSQL)."""
+        if self.airflow_db_url:
+            return self.airflow_db_url
+        return (f"postgresql+psycopg2://{self.postgres_user}:{self.postgres_password}"
+                f"@{self.postgres_host}:{self.postgres_port}/{self.airflow_database}")
+
+    @property
+    def settings_file(self) -> Path:
+        """The local run's settings (``KEY=value`` lines), read under the environment."""
+        return self.state_dir / SETTINGS_FILE_NAME
 
     @property
     def spark_local_path(self) -> Path:
@@ -257,6 +304,19 @@ class Config:
             values[f.name] = _parse(f.name, f.type, raw)
         return cls(**values)
 
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """The local run's config: its settings file (``<state_dir>/settings.env``, see
+        :func:`read_settings_file`) with the environment on top. Commands of the local run
+        (``python -m stack``, ``python -m api.manage``) use this; services get the result
+        in their environment."""
+        environ = os.environ if environ is None else environ
+        state_dir = cls.from_env({k: v for k, v in environ.items()
+                                  if k == _env_name("state_dir")}).state_dir
+        merged = dict(read_settings_file(state_dir / SETTINGS_FILE_NAME))
+        merged.update({k: v for k, v in environ.items() if k.startswith(PREFIX)})
+        return cls.from_env(merged)
+
     def to_env(self) -> dict[str, str]:
         """This config as environment variables, for the processes the stack starts."""
         env = {}
@@ -275,6 +335,28 @@ class Config:
     def env_names(cls) -> list[str]:
         """Every environment variable the config reads (for docs and deployment checks)."""
         return [_env_name(f.name) for f in dataclasses.fields(cls)]
+
+
+def read_settings_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a settings file (``#`` comments, blank lines, optional
+    quotes around the value); only ``ANALYTICS_*`` keys; {} when there is no file."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    values = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.startswith(PREFIX):
+            raise ConfigError(f"{path}:{number}: expected ANALYTICS_NAME=value, got {line!r}")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
 
 
 _UNITS_MS = {"millisecond": 1, "second": 1000, "minute": 60_000, "hour": 3_600_000,

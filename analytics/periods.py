@@ -63,3 +63,15 @@ def day_closed_at(day: date, tz: str, settle: timedelta) -> datetime:
     """When a recompute of ``day`` for a site in ``tz`` may run: the day is over there and
     ``settle`` has passed (events in flight, sessions that go on after midnight)."""
     return day_bounds(day, tz)[1] + settle
+
+
+def first_open_day(start: date, end: date, zones, settle: timedelta,
+                   now: datetime) -> date | None:
+    """The first of the days ``start``..``end`` that has not ended (plus ``settle``) in
+    every one of ``zones`` at ``now``; None when all have. The batch layer recomputes an
+    open day without closing it: the speed layer keeps serving it."""
+    zones = set(zones)
+    for day in days(start, end):
+        if any(now < day_closed_at(day, tz, settle) for tz in zones):
+            return day
+    return None

@@ -1,10 +1,13 @@
-"""Operator CLI: ``python -m api.manage site create|list|update|show`` and
-``python -m api.manage token create|list|revoke``.
+"""Operator CLI: ``python -m api.manage site create|list|update|show``,
+``python -m api.manage token create|list|revoke`` and ``python -m api.manage user
+create|grant|revoke|list|passwd`` (people's dashboard accounts, :mod:`api.manage_users`).
 
     python -m api.manage site create example.com --domain example.com \\
         --timezone Europe/Berlin --goal signup --origin https://www.example.com --mp-secret
     python -m api.manage token create --site example.com --label "Tableau, marketing"
     python -m api.manage token revoke 3f9a0c1d2e4b
+    python -m api.manage user create owner@example.com
+    python -m api.manage user grant owner@example.com example.com --role admin
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import asdict, replace
 from analytics.config import Config
 from analytics.sites import Site, SiteError, SiteRepository
 from analytics.storage.session import connect
+from api import manage_users
 from api.read.tokens import EVERY_SITE, TokenError, TokenStore
 
 
@@ -50,19 +54,22 @@ def _parser() -> argparse.ArgumentParser:
     token.add_parser("list")
     revoke = token.add_parser("revoke")
     revoke.add_argument("token_id")
+    manage_users.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    config = Config.from_env()
+    config = Config.load()
     cluster, session = connect(config, config.cassandra_keyspace)
     try:
         repo = SiteRepository(session)
         if args.noun == "token":
             return _token(TokenStore(session), repo, args)
+        if args.noun == "user":
+            return manage_users.run(manage_users.accounts_of(config, session), repo, args)
         return _site(repo, args)
-    except (SiteError, TokenError) as exc:
+    except (SiteError, TokenError, *manage_users.ERRORS) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:

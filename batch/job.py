@@ -2,7 +2,7 @@
 and replace their views.
 
     spark-submit batch/job.py --start-day 2026-11-24 --end-day 2026-11-25 \\
-        [--sites shop,blog] [--run-id manual__2026-11-26]
+        [--sites shop,blog] [--run-id manual__2026-11-26] [--open-from 2026-11-25]
 
 (``analytics.spark_submit.submit_command`` builds the full command; Airflow's nightly DAG
 runs it for the day of its data interval.) The period always comes from the arguments,
@@ -14,6 +14,10 @@ both included, in the site's own time zone:
 2. dedup, split off bots, sessionize and compute every batch view (``batch.views``, built
    on ``analytics.metrics``);
 3. write them under a new version and switch each site-day to it (``batch.store``).
+
+Days from ``--open-from`` on have not ended yet (the caller knows the clock; this job
+does not): they are computed and reported (``"open": true``) but not written, so the speed
+layer keeps serving them and nothing closes early.
 
 It prints one JSON line per site-day (what the day now holds) and a summary line
 (``compute_seconds``: read, compute and write; ``seconds``: with the Spark session's
@@ -36,7 +40,7 @@ from analytics.sites import Site, SiteRepository, UnknownSitesError, choose_site
 from analytics.spark_session import spark_session, stop_spark
 from analytics.storage.session import connect
 from batch.raw import chunks_of, events_of
-from batch.store import BatchStore
+from batch.store import VIEW_TABLES, BatchStore
 from batch.views import SITE_DAY_SCHEMA, SITE_SCHEMA, recompute, unique_events
 
 APP_NAME = "sitelens-batch"
@@ -52,6 +56,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated site ids (default: every site)")
     parser.add_argument("--run-id", default="", help="recorded with the views (e.g. "
                         "Airflow's run id)")
+    parser.add_argument("--open-from", type=date.fromisoformat, default=None,
+                        help="days from this one on are still going on: computed and "
+                        "reported, not written (they stay open)")
     args = parser.parse_args(argv)
     args.end_day = args.end_day or args.start_day
     if args.end_day < args.start_day:
@@ -86,12 +93,14 @@ def tune(spark, config: Config) -> None:
 
 
 def run(spark, config: Config, store: BatchStore, sites: list[Site], *, start: date,
-        end: date, run_id: str) -> list[dict]:
+        end: date, run_id: str, open_from: date | None = None) -> list[dict]:
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
 
     now = datetime.now(UTC)
     version = new_version(now)
-    keys = [(site.site_id, day) for site in sites for day in days(start, end)]
+    keys = [(site.site_id, day) for site in sites for day in days(start, end)
+            if open_from is None or day < open_from]
     sites_df = spark.createDataFrame(
         [(s.site_id, s.timezone, sorted(s.goals)) for s in sites], SITE_SCHEMA)
     site_days_df = spark.createDataFrame(site_days(sites, start, end), SITE_DAY_SCHEMA)
@@ -105,19 +114,24 @@ def run(spark, config: Config, store: BatchStore, sites: list[Site], *, start: d
     frames["sessions"].persist(keep)
     day_rows = frames["days"].persist(keep)
 
-    store.begin(keys, version, run_id, now)
-    store.write_views(frames, version)
-    store.switch(day_rows, version, run_id, now)
-    store.delete_versions(store.superseded(keys, version))
-    result = [_summary(row.asDict(), version) for row in day_rows.drop("visitors_sketch")
-              .orderBy("site_id", "day").collect()]
+    if keys:
+        closed = (lambda frame: frame) if open_from is None else (
+            lambda frame: frame.where(F.col("day") < F.lit(open_from)))
+        store.begin(keys, version, run_id, now)
+        store.write_views({name: closed(frames[name]) for name in VIEW_TABLES}, version)
+        store.switch(closed(day_rows), version, run_id, now)
+        store.delete_versions(store.superseded(keys, version))
+    result = [_summary(row.asDict(), version, open_from) for row in
+              day_rows.drop("visitors_sketch").orderBy("site_id", "day").collect()]
     spark.catalog.clearCache()
     return result
 
 
-def _summary(row: dict, version: str) -> dict:
+def _summary(row: dict, version: str, open_from: date | None = None) -> dict:
+    still_open = open_from is not None and row["day"] >= open_from
     return {**{k: (v.isoformat() if isinstance(v, date | datetime) else v)
-               for k, v in row.items()}, "version": version}
+               for k, v in row.items()},
+            **({"open": True, "version": None} if still_open else {"version": version})}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         store = BatchStore(session, config.cassandra_keyspace)
         computing = time.monotonic()
         result = run(spark, config, store, sites, start=args.start_day, end=args.end_day,
-                     run_id=args.run_id)
+                     run_id=args.run_id, open_from=args.open_from)
         compute_s = time.monotonic() - computing
     finally:
         if spark is not None:

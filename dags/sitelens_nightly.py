@@ -39,6 +39,13 @@ Replaces the speed layer's approximations with exact numbers, one day at a time.
 **Params**: `sites` limits the run to some site ids (empty: all); `wait_for_day_end`
 off skips the wait (tests, deliberate early reruns).
 
+**Recompute any day(s) now**: *Trigger* with `first_day` (and `last_day` for a range) set
+to the site-local day(s) to recompute; leave the logical date as it is (never in the
+future: a run dated tomorrow would wait until tomorrow). Such a run does not wait for the
+day's end: days that have ended are recomputed and closed, a day still going on (today)
+is recomputed and reported in the task log but stays open — the speed layer keeps serving
+it until the nightly run of that day closes it.
+
 **Catching up and backfilling**: runs are independent and idempotent (safe in any order,
 any number of times), and only one recompute runs at a time. Catchup is off, so
 unpausing does not start a run for every day since the start date: days missed while
@@ -49,6 +56,9 @@ the UI (tick "unpause"), or
 the days without a run (missed nights); `--reprocess-behavior completed` redoes them all.
 Backfill runs start only while the DAG is unpaused.
 """
+
+FIRST_DAY = "{{ params.first_day or (data_interval_start | ds) }}"
+LAST_DAY = "{{ params.last_day or params.first_day or (data_interval_start | ds) }}"
 
 with DAG(
     dag_id="sitelens_nightly",
@@ -62,6 +72,13 @@ with DAG(
     default_args=default_args(),
     params={
         "sites": sites_param(),
+        "first_day": Param(
+            None, type=["null", "string"], format="date", title="First day",
+            description="Site-local day to recompute (YYYY-MM-DD); empty: the run's data "
+                        "interval day. A day not yet over is recomputed but stays open."),
+        "last_day": Param(
+            None, type=["null", "string"], format="date", title="Last day",
+            description="Last day of a range to recompute (empty: just the first day)."),
         "wait_for_day_end": Param(
             True, type="boolean", title="Wait for the day's end",
             description="Wait until the day has ended in every site's time zone (plus the "
@@ -72,13 +89,17 @@ with DAG(
 ) as dag:
     wait_for_day_end = DayClosedSensor(
         task_id="wait_for_day_end",
+        day=LAST_DAY,
         site_ids=SITES_TEMPLATE,
-        wait="{{ params.wait_for_day_end }}",
+        # days named in the trigger form are recomputed now, ended or not
+        wait="{{ params.wait_for_day_end and not params.first_day }}",
         timeout=timedelta(hours=18),
         doc_md="Waits until the site-local day has ended everywhere, plus the settle time.",
     )
     recompute = BatchRecomputeOperator(
         task_id="recompute",
+        start_day=FIRST_DAY,
+        end_day=LAST_DAY,
         site_ids=SITES_TEMPLATE,
         execution_timeout=timedelta(hours=3),
         max_active_tis_per_dag=1,
@@ -86,6 +107,8 @@ with DAG(
     )
     check_layers = LayerCheckOperator(
         task_id="check_layers",
+        start_day=FIRST_DAY,
+        end_day=LAST_DAY,
         site_ids=SITES_TEMPLATE,
         execution_timeout=timedelta(minutes=30),
         doc_md="Batch vs speed-layer totals of the day; fails on a mismatch late events do "

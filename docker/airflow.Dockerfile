@@ -54,7 +54,7 @@ COPY analytics/ /opt/sitelens/analytics/
 COPY batch/ /opt/sitelens/batch/
 COPY dags/ /opt/sitelens/dags/
 COPY plugins/ /opt/sitelens/plugins/
-COPY stack/__init__.py stack/airflow.py /opt/sitelens/stack/
+COPY stack/__init__.py stack/airflow.py stack/postgres.py stack/process_groups.py stack/settings.py /opt/sitelens/stack/
 COPY docker/entrypoints/airflow-entrypoint.py docker/entrypoints/airflow-healthcheck.py /opt/sitelens/docker/entrypoints/
 
 # The airflow user (uid 50000, group 0, as in Airflow's own image); AIRFLOW_HOME with the

@@ -1,21 +1,22 @@
 """Airflow of the local run, built from config.
 
 :func:`airflow_env` is the one place that says how an Airflow process of this project is
-configured: where its home is, the DAGs and plugins folders of the repo, no example DAGs,
-the API server's address, the project's config (``ANALYTICS_*``, which the tasks read
-back with ``Config.from_env()``) and the Airflow connections the DAGs use, made from the
-same config (``AIRFLOW_CONN_*`` variables, so nothing has to be clicked in the UI). The
-supervised ``airflow standalone``, the tests' ``airflow dags test`` and the benchmarks all
-use it.
+configured: where its home is, its metadata database (PostgreSQL), the DAGs and plugins
+folders of the repo, no example DAGs, the API server's address, the project's config
+(``ANALYTICS_*``, which the tasks read back with ``Config.from_env()``) and the Airflow
+connections the DAGs use, made from the same config (``AIRFLOW_CONN_*`` variables, so
+nothing has to be clicked in the UI). The supervised parts, the tests' ``airflow dags
+test`` and the benchmarks all use it.
 
-    python -m stack.airflow standalone [TAG]   # what the supervisor runs
+Airflow runs as four supervised programs (:data:`PARTS`): the API server (UI and REST API),
+the scheduler (with the LocalExecutor's task processes), the DAG processor and the
+triggerer. Each has its own log, is restarted by the supervisor when it dies, and is ready
+when the API server's health report says that part is healthy.
+
     python -m stack.airflow env                # print the environment (for a shell)
+    python -m stack.airflow migrate            # create/upgrade the metadata database
+    python -m stack.airflow run airflow-api    # one part (what the supervisor runs)
 
-The supervisor runs the launcher rather than ``airflow standalone`` itself: the launcher
-carries the stack's tag on its command line (so a launcher left behind by a supervisor
-that died is found and stopped like any other leftover) and stops Airflow the one way it
-stops cleanly: a single SIGINT to the ``standalone`` process, never to its whole process
-group (see :func:`standalone`).
 """
 
 from __future__ import annotations
@@ -23,16 +24,14 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from analytics.config import PREFIX, REPO_ROOT, Config
+from stack import postgres, process_groups, settings
 
 DAGS_DIR = REPO_ROOT / "dags"
 PLUGINS_DIR = REPO_ROOT / "plugins"
@@ -46,6 +45,14 @@ KAFKA_CONN_ID = "sitelens_kafka"
 PARALLELISM = 4
 """Task slots of the whole Airflow (two cores: Spark gets them, the rest is small)."""
 ADMIN = "admin"
+PARTS = {
+    "airflow-api": "api_server",
+    "airflow-scheduler": "scheduler",
+    "airflow-dag-processor": "dag_processor",
+    "airflow-triggerer": "triggerer",
+}
+"""The supervised programs of Airflow -> the part's name in the API's health report
+(``api_server``: the health report itself answers)."""
 
 
 def airflow_home(config: Config) -> Path:
@@ -79,6 +86,19 @@ def airflow_env(config: Config, *, home: Path | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_DIR),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": config.airflow_sql_alchemy_conn,
+        # every part signs and checks the same tokens (each would make its own otherwise)
+        "AIRFLOW__API_AUTH__JWT_SECRET": config.airflow_secret,
+        "AIRFLOW__API__SECRET_KEY": config.airflow_secret,
+        "AIRFLOW__API__WORKERS": str(config.airflow_api_workers),
+        # a task whose process died with its scheduler (kill -9) is reset and retried
+        # within about a minute, not after the default five
+        "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "30",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+        # the task log server, next to the API's port (8793 for the local run's 8080), so
+        # a second Airflow (the tests') does not collide with it
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(config.airflow_port + 713),
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(config.airflow_port),
         # workers reach the execution API through this address (default: localhost:8080)
@@ -148,13 +168,13 @@ class AirflowApi:
         """``/api/v2/monitor/health`` (no login needed)."""
         return self._request("GET", "/api/v2/monitor/health", auth=False)
 
-    def healthy(self) -> bool:
-        """Metadata DB, scheduler, DAG processor and triggerer report healthy."""
+    def healthy(self, parts=("metadatabase", "scheduler", "dag_processor",
+                             "triggerer")) -> bool:
+        """The API answers and each of ``parts`` reports healthy."""
         try:
             health = self.health()
         except (OSError, ValueError):
             return False
-        parts = ("metadatabase", "scheduler", "dag_processor", "triggerer")
         return all((health.get(p) or {}).get("status") == "healthy" for p in parts)
 
     def token(self) -> str:
@@ -206,16 +226,29 @@ class AirflowApi:
         return json.loads(text) if text else {}
 
 
-def airflow_ready(config: Config, home: Path | None = None) -> bool:
-    """The API answers, every part reports healthy and every DAG of the repo is listed
+def airflow_ready(config: Config, home: Path | None = None,
+                  parts=("metadatabase", "scheduler", "dag_processor", "triggerer")) -> bool:
+    """The API answers, ``parts`` report healthy and every DAG of the repo is listed
     (parsed by the DAG processor)."""
     api = AirflowApi(config, home=home, timeout=5.0)
-    if not api.healthy():
+    if not api.healthy(parts):
         return False
     try:
         return set(expected_dag_ids()) <= set(api.dag_ids())
     except (OSError, ValueError, RuntimeError, KeyError):
         return False
+
+
+def part_ready(config: Config, part: str, home: Path | None = None) -> bool:
+    """One supervised part: the API server when the metadata database is healthy in its
+    report; the others when the report says they are (their heartbeat is fresh); the DAG
+    processor once every DAG of the repo is listed too."""
+    api = AirflowApi(config, home=home, timeout=5.0)
+    if part == "api_server":
+        return api.healthy(("metadatabase",))
+    if part == "dag_processor":
+        return airflow_ready(config, home, parts=("metadatabase", "dag_processor"))
+    return api.healthy(("metadatabase", part))
 
 
 def prepare_home(config: Config, home: Path | None = None) -> Path:
@@ -224,86 +257,51 @@ def prepare_home(config: Config, home: Path | None = None) -> Path:
     return home
 
 
-def standalone(config: Config, home: Path | None = None, grace_s: float = 45.0) -> int:
-    """Run ``airflow standalone`` until it exits.
-
-    Airflow runs in a process group of its own and is stopped with one SIGINT to the
-    ``standalone`` process, which then stops its parts. (A SIGINT to the whole group, as
-    a terminal's Ctrl-C or a supervisor's group stop would send, reaches the scheduler's
-    executor workers directly and leaves the scheduler waiting for them.) SIGINT or
-    SIGTERM to this launcher sends that SIGINT; after ``grace_s`` the group is killed.
-    Should the launcher itself die, the kernel sends the SIGINT (parent-death signal)."""
+def migrate(config: Config, home: Path | None = None) -> None:
+    """The metadata database: created on the local PostgreSQL if need be, then
+    ``airflow db migrate`` (quick when it is up to date)."""
     prepare_home(config, home)
-    proc = subprocess.Popen([str(AIRFLOW_BIN), "standalone"], cwd=REPO_ROOT,
-                            env=process_env(config, home=home),
-                            preexec_fn=_airflow_child,  # noqa: PLW1509 (one thread here)
-                            start_new_session=True)
-    stopping: list[float] = []
-
-    def stop(_signum, _frame) -> None:
-        if not stopping and proc.poll() is None:
-            stopping.append(time.monotonic())
-            proc.send_signal(signal.SIGINT)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    while True:
-        try:
-            code = proc.wait(timeout=1.0)
-            break
-        except subprocess.TimeoutExpired:
-            if stopping and time.monotonic() - stopping[0] > grace_s:
-                _kill_group(proc.pid, signal.SIGKILL)
-    _end_group(proc.pid)
-    return code
+    if not config.airflow_db_url:
+        postgres.ensure_database(config, config.airflow_database)
+    run_cli(config, "db", "migrate", home=home, timeout=600)
 
 
-def _end_group(pgid: int, wait_s: float = 10.0) -> None:
-    """Stop whatever is left in Airflow's process group: nothing after a clean stop; the
-    parts of a ``standalone`` that died (e.g. writing to the pipe of a supervisor that was
-    killed) otherwise. SIGTERM first, SIGKILL for what is still there after ``wait_s``."""
-    _kill_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return
-        time.sleep(0.2)
-    _kill_group(pgid, signal.SIGKILL)
+def pgid_file(config: Config, name: str) -> Path:
+    """Where a running part records its process group (:mod:`stack.process_groups`)."""
+    return config.state_dir / "run" / f"{name}.pgid"
 
 
-def _airflow_child() -> None:
-    """In the forked child, before exec: Airflow must see SIGINT/SIGTERM even when this
-    launcher was started by a shell that made background jobs ignore them (ignored
-    signals survive exec), and gets SIGINT should this launcher die."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGINT))  # PDEATHSIG
-    except OSError:
-        pass
-
-
-def _kill_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+def part_command(config: Config, name: str) -> list[str]:
+    """The command line of one supervised part of Airflow."""
+    args = {
+        "airflow-api": ["api-server", "--host", "127.0.0.1",
+                        "--port", str(config.airflow_port)],
+        "airflow-scheduler": ["scheduler"],
+        "airflow-dag-processor": ["dag-processor"],
+        "airflow-triggerer": ["triggerer"],
+    }[name]
+    return [str(AIRFLOW_BIN), *args]
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    config = Config.from_env()
-    if argv[:1] == ["standalone"]:  # argv[1] (if any) is only the stack's process tag
-        return standalone(config)
+    config = settings.load(log=None)
+    if argv[:1] == ["run"] and len(argv) == 2 and argv[1] in PARTS:
+        # a supervised part: the config comes in the environment (the supervisor's); what
+        # an earlier run of this part left behind (it was killed) is ended first
+        config = Config.from_env()
+        for note in process_groups.record(pgid_file(config, argv[1])):
+            print(note, file=sys.stderr)
+        command = part_command(config, argv[1])
+        os.execve(command[0], command, process_env(config))
+    if argv[:1] == ["migrate"]:
+        migrate(config)
+        return 0
     if argv[:1] == ["env"]:
         for key, value in sorted(airflow_env(config).items()):
             print(f"export {key}={shlex.quote(value)}")
         return 0
-    print("usage: python -m stack.airflow standalone [TAG] | env", file=sys.stderr)
+    print(f"usage: python -m stack.airflow env | migrate | run {'|'.join(PARTS)}", file=sys.stderr)
     return 2
 
 

@@ -8,6 +8,7 @@ command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)  # the tracker's build and size check
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)  # Airflow's metadata DB
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 import psutil
 
 from analytics.config import Config
+from stack import process_groups, settings
+from stack.airflow import PARTS, airflow_home, pgid_file
 from stack.services import Layout, Service, marker, services, title_marker
 from stack.supervisor import DOWN_STATES, RUNNING, Supervisor
 
@@ -33,11 +36,15 @@ class ServiceStatus:
     ready: bool
     address: str
     log: str
+    stale_settings: tuple[str, ...] = ()
+    """Settings that changed since the service started (restart it to apply them)."""
 
 
 def start(config: Config, names: list[str] | None = None, log=print) -> None:
-    """Start services (all by default): the stores first, then — once the schema they
-    need is applied — the services that use them."""
+    """Start services (all by default): the stores first, then the services that need
+    only the stores (Airflow), then — once the schema they need is applied — the services
+    that use it. A chosen service that runs with other settings than ``config``'s is
+    restarted with them."""
     svcs = services(config)
     chosen = _chosen(svcs, names)
     sup = Supervisor(config, svcs)
@@ -49,16 +56,61 @@ def start(config: Config, names: list[str] | None = None, log=print) -> None:
             log(note)
         sup.launch()
     else:
-        sup.reload()
-    stores = [n for n in chosen if not svcs[n].needs_schema]
+        for name in sup.reload(restart=frozenset(chosen)):
+            log(f"{name}: restarting with changed settings")
+    stores = [n for n in chosen if not (svcs[n].needs_schema or svcs[n].needs_stores)]
+    after_stores = [n for n in chosen if svcs[n].needs_stores]
     users = [n for n in chosen if svcs[n].needs_schema]
     _start_and_wait(sup, [svcs[n] for n in stores], log)
+    _start_and_wait(sup, [svcs[n] for n in after_stores], log)
     if users:
         from stack.schema import apply_schema, ensure_demo_site
 
         apply_schema(config, log=log)
         ensure_demo_site(config, log=log)
         _start_and_wait(sup, [svcs[n] for n in users], log)
+
+
+def restart(config: Config, names: list[str] | None = None, log=print) -> None:
+    """Stop and start services (all by default) with the current settings."""
+    svcs = services(config)
+    chosen = _chosen(svcs, names)
+    sup = Supervisor(config, svcs)
+    if sup.pid() is not None:
+        for name in reversed(chosen):
+            if sup.state(name) not in DOWN_STATES:
+                log(f"{name}: stopping")
+                sup.stop(name)
+    start(config, chosen, log=log)
+
+
+def started_with(config: Config, name: str) -> dict | None:
+    """The command line and environment a running service was started with (None: not
+    known), as ``{"command": [...], "environment": {...}}``."""
+    try:
+        return json.loads(_settings_record(config, name).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def stale_settings(config: Config, service: Service) -> list[str]:
+    """What changed since ``service`` started: its settings (names) and/or ``command``."""
+    before = started_with(config, service.name)
+    if before is None:
+        return []
+    changed = settings.diff(before.get("environment", {}), service.environment)
+    if before.get("command") != service.command:
+        changed.append("command")
+    return changed
+
+
+def _settings_record(config: Config, name: str):
+    return Layout(config).run / f"{name}.settings.json"
+
+
+def _record_settings(service: Service, config: Config) -> None:
+    record = {"command": service.command, "environment": service.environment}
+    _settings_record(config, service.name).write_text(json.dumps(record, indent=1))
 
 
 def _start_and_wait(sup: Supervisor, chosen: list[Service], log) -> None:
@@ -73,6 +125,7 @@ def _start_and_wait(sup: Supervisor, chosen: list[Service], log) -> None:
             _check_ports(service)
             _prepare(service)
             sup.start(service.name)
+            _record_settings(service, sup.config)
         waiting.append(service)
     for service in waiting:
         _wait_ready(service, sup, began)
@@ -106,29 +159,42 @@ def status(config: Config) -> list[ServiceStatus]:
     for name, service in svcs.items():
         info = sup.info(name)
         state = info["statename"]
+        stale = stale_settings(config, service) if state == RUNNING else []
         rows.append(ServiceStatus(
             name=name, state=state, pid=int(info.get("pid") or 0),
             ready=state == RUNNING and service.ready(), address=service.address,
-            log=str(layout.log_file(name))))
+            log=str(layout.log_file(name)), stale_settings=tuple(stale)))
     return rows
 
 
 def leftovers(config: Config) -> list[psutil.Process]:
-    """Processes of this state folder that run without their supervisord."""
+    """Processes of this state folder that run without their supervisord: tagged on
+    their command line (JVMs, gunicorn), or Airflow processes of this state's
+    AIRFLOW_HOME (including task processes a killed scheduler left behind)."""
     tag = marker(config)
     title = re.compile(re.escape(title_marker(config)) + r"(\]|\s|$)")
+    home = str(airflow_home(config))
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info.get("cmdline") or []
         if tag in cmdline or any(title.search(part) for part in cmdline):
             found.append(proc)
+            continue
+        try:
+            if proc.environ().get("AIRFLOW_HOME") == home:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            pass
     return found
 
 
 def stop_leftovers(config: Config, timeout: float = 90.0) -> list[str]:
+    notes = []
+    for part in PARTS:  # children a killed Airflow part left in its old process group
+        notes += process_groups.end_recorded(pgid_file(config, part))
     procs = leftovers(config)
-    notes = [f"stopping pid {p.pid} ({_describe(p)}), left running by an earlier run "
-             "whose supervisor is gone" for p in procs]
+    notes += [f"stopping pid {p.pid} ({_describe(p)}), left running by an earlier run "
+              "whose supervisor is gone" for p in procs]
     for proc in procs:
         try:
             proc.terminate()

@@ -1,8 +1,9 @@
 """The services of the local run: how each is started, where it listens, when it is ready.
 
 A service is described once here; ``stack.supervisor`` runs it under supervisord and
-``stack.lifecycle`` starts, checks and stops it. Later services (Spark jobs, Airflow, the
-APIs) join by adding a :class:`Service` to :func:`services`.
+``stack.lifecycle`` starts, checks and stops it. The stores (Kafka, Cassandra, PostgreSQL)
+start first; the services that use them join by adding a :class:`Service` to
+:func:`services`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from analytics.config import REPO_ROOT, Config
 from analytics.kafka_topics import broker_ready
 from analytics.spark_submit import submit_command, submit_env
 from analytics.storage.session import node_ready
-from stack.airflow import airflow_ready, prepare_home, ui_url
+from stack import postgres as pg
+from stack.airflow import PARTS, migrate, part_ready, prepare_home, ui_url
 from stack.launch import GunicornService, ReadService, WriteService
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -74,6 +76,10 @@ class Service:
     environment: dict[str, str] = field(default_factory=dict)
     needs_schema: bool = False
     """Starts only after the topics, migrations and demo site are in place."""
+    needs_stores: bool = False
+    """Starts only after the stores (Kafka, Cassandra, PostgreSQL) are ready."""
+    user: str | None = None
+    """Run as this system user (the supervisor runs as whoever started the stack)."""
 
 
 class Layout:
@@ -259,26 +265,55 @@ def speed_layer(config: Config) -> Service:
     )
 
 
-def airflow(config: Config) -> Service:
-    """``airflow standalone`` (scheduler, DAG processor, triggerer, API server and UI) through
-    the ``stack.airflow`` launcher, which builds its environment (``airflow_env``) and stops
-    it on SIGINT, the one signal it stops cleanly on. Ready when every part reports healthy
-    and the repo's DAGs are listed."""
+def postgres(config: Config) -> Service:
+    """PostgreSQL (Debian's server binaries), Airflow's metadata database: a cluster of
+    the local run's own under ``<state>/data/postgres``, loopback only. Stopped with
+    SIGINT (PostgreSQL's fast shutdown: clients are disconnected, nothing is lost)."""
     return Service(
-        name="airflow",
-        command=[sys.executable, "-m", "stack.airflow", "standalone", title_marker(config)],
-        ports={"http": config.airflow_port},
-        ready=lambda: airflow_ready(config),
-        address=ui_url(config),
-        prepare=lambda: prepare_home(config),
-        start_timeout_s=max(config.start_timeout_s, 180.0),
+        name="postgres",
+        command=pg.server_command(config),
+        ports={"sql": config.postgres_port},
+        ready=lambda: pg.ready(config),
+        address=f"postgresql://{config.postgres_host}:{config.postgres_port}",
+        prepare=lambda: pg.init_cluster(config),
+        start_timeout_s=60.0,
         stop_signal="INT",
         stop_wait_s=60,
+        user=pg.run_as(),
+    )
+
+
+def airflow_part(config: Config, name: str) -> Service:
+    """One part of Airflow (:data:`stack.airflow.PARTS`), started through
+    ``python -m stack.airflow run <part>``, which adds ``airflow_env`` to the config and
+    execs the Airflow command (same process: the supervisor's signals reach it). The API
+    server's preparation creates and migrates the metadata
+    database, so it runs before any part starts; ready when the API server's health report
+    says the part is healthy. Parts stop on SIGTERM (the scheduler lets its running task
+    processes finish first, up to ``stop_wait_s``)."""
+    def prepare() -> None:
+        prepare_home(config)
+        if name == "airflow-api":
+            migrate(config)
+
+    return Service(
+        name=name,
+        command=[sys.executable, "-m", "stack.airflow", "run", name],
+        ports={"http": config.airflow_port} if name == "airflow-api" else {},
+        ready=lambda: part_ready(config, PARTS[name]),
+        address=ui_url(config) if name == "airflow-api" else f"{PARTS[name]} heartbeat",
+        prepare=prepare,
+        start_timeout_s=max(config.start_timeout_s, 180.0),
+        stop_signal="TERM",
+        stop_wait_s=60,
         environment=config.to_env(),
+        needs_stores=True,
     )
 
 
 def services(config: Config) -> dict[str, Service]:
     """Every service of the local run, in start order."""
-    return {s.name: s for s in (kafka(config), cassandra(config), write_api(config),
-                                read_api(config), speed_layer(config), airflow(config))}
+    chosen = (kafka(config), cassandra(config), postgres(config), write_api(config),
+              read_api(config), speed_layer(config),
+              *(airflow_part(config, name) for name in PARTS))
+    return {s.name: s for s in chosen}

@@ -47,6 +47,8 @@ def _program(service: Service, log_file: Path) -> str:
         "stdout_logfile_maxbytes=50MB",
         "stdout_logfile_backups=2",
     ]
+    if service.user:
+        lines.append(f"user={service.user}")
     if service.environment:
         env = ",".join(f'{k}="{v}"' for k, v in service.environment.items())
         lines.append(f"environment={env.replace('%', '%%')}")
@@ -69,6 +71,7 @@ class Supervisor:
         render("supervisord.conf", self.conf_file, run_dir=self.layout.run,
                log_dir=self.layout.logs, repo_root=REPO_ROOT,
                identifier=f"analytics:{self.config.state_dir}", programs=programs)
+        self.conf_file.chmod(0o600)  # programs' environments hold the local run's secrets
 
     def recorded_pid(self) -> int | None:
         try:
@@ -160,21 +163,30 @@ class Supervisor:
     def state(self, name: str) -> str:
         return self.info(name)["statename"]
 
-    def reload(self) -> None:
-        """Apply a changed config to a running supervisord (new or changed programs)."""
+    def reload(self, restart: frozenset[str] = frozenset()) -> list[str]:
+        """Apply a changed config to a running supervisord (new, changed and removed
+        programs). A changed program that is stopped takes its new command and settings
+        at once; one that is running only when it is in ``restart`` (it is stopped here
+        and its name returned, for the caller to start it again); others keep running
+        with what they were started with."""
         self.write_conf()
         rpc = self.rpc()
         added, changed, removed = rpc.supervisor.reloadConfig()[0]
         for name in removed:
             rpc.supervisor.stopProcessGroup(name)
             rpc.supervisor.removeProcessGroup(name)
+        restarted = []
         for name in changed:
             if self.state(name) not in DOWN_STATES:
-                continue  # keep a running service; the new command applies at next start
+                if name not in restart:
+                    continue
+                restarted.append(name)
+                self.stop(name)
             rpc.supervisor.removeProcessGroup(name)
             rpc.supervisor.addProcessGroup(name)
         for name in added:
             rpc.supervisor.addProcessGroup(name)
+        return restarted
 
     def start(self, name: str) -> None:
         try:

@@ -15,7 +15,9 @@ from analytics.config import Config
 
 @pytest.fixture(scope="session")
 def config() -> Config:
-    return Config.from_env().replace(
+    from stack import settings
+
+    return settings.load(log=None).replace(
         cassandra_keyspace="analytics_test",
         topic_raw_events="test.events.raw",
         topic_invalid_events="test.events.invalid",

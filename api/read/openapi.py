@@ -4,6 +4,7 @@ cannot drift apart."""
 
 from __future__ import annotations
 
+from api.read import openapi_accounts
 from api.read.query import SCHEMA_VERSION, schema
 from api.read.reports import REALTIME_MINUTES
 from api.read.tables import TABLES
@@ -14,8 +15,10 @@ _ERROR = {"description": "the reason", "content": {"application/json": {"schema"
 _ERRORS = {
     "400": {**_ERROR, "description": "invalid query, or one only an ad-hoc job answers "
                                      "(title needs_adhoc_job)"},
-    "401": {**_ERROR, "description": "no token, or an unknown or revoked one"},
-    "403": {**_ERROR, "description": "the token may not read this site"},
+    "401": {**_ERROR, "description": "no credentials, or an unknown, revoked or expired "
+                                     "one"},
+    "403": {**_ERROR, "description": "the principal may not read this site (or, with the "
+                                     "session cookie, csrf_failed)"},
     "404": {**_ERROR, "description": "unknown site, table or job"},
 }
 _SITE = {"name": "site_id", "in": "query", "required": True, "schema": {"type": "string"}}
@@ -48,9 +51,12 @@ def document(version: str) -> dict:
                  "description": "Reports of both layers merged (batch views for closed "
                                 "days, speed-layer views for the rest), in each site's "
                                 "time zone. Authenticate with Authorization: Bearer "
-                                "<token> (python -m api.manage token create)."},
+                                "<token> (python -m api.manage token create), a person's "
+                                "session cookie (POST /api/v1/auth/login; requests that "
+                                "change something send X-CSRF-Token), or a shared link's "
+                                "X-Share-Token (read-only, GET)."},
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": openapi_accounts.SECURITY_SCHEMES,
             "schemas": {
                 "Query": schema(),
                 "Report": {"type": "object", "required": ["meta", "columns", "rows"],
@@ -61,7 +67,7 @@ def document(version: str) -> dict:
                                                    "items": {"type": "object"}}}},
             },
         },
-        "security": [{"bearer": []}],
+        "security": openapi_accounts.EVERYONE,
         "paths": {
             "/api/v1/reports/aggregate": _report("aggregate", "Totals of a range"),
             "/api/v1/reports/timeseries": _report(
@@ -74,7 +80,9 @@ def document(version: str) -> dict:
                            "pages and sources", "operationId": "realtime",
                 "parameters": [_SITE, _FORMAT],
                 "responses": {"200": {"description": "realtime"}, **_ERRORS}}},
-            "/api/v1/sites": {"get": {"summary": "Sites this token may read",
+            "/api/v1/sites": {"get": {"summary": "Sites the principal may read, each with "
+                                                 "its role (admin, viewer, or null for a "
+                                                 "shared link)",
                                       "operationId": "sites",
                                       "responses": {"200": {"description": "sites"}}}},
             "/api/v1/export/tables": {"get": {
@@ -120,5 +128,6 @@ def document(version: str) -> dict:
             f"/api/v1/schemas/query-{SCHEMA_VERSION}.json": {"get": {
                 "summary": "The query model's JSON Schema", "operationId": "querySchema",
                 "security": [], "responses": {"200": {"description": "JSON Schema"}}}},
+            **openapi_accounts.PATHS,
         },
     }

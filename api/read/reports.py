@@ -11,7 +11,11 @@ What the views can answer:
   batch layer closes the day;
 - filters on one dimension are answered from that dimension's breakdown rows (for a
   breakdown, it must be the breakdown's own dimension); other combinations, and hourly
-  series with filters, need the raw events: :class:`NeedsJob` (400, "use /api/v1/jobs").
+  series with filters, need the raw events: :class:`NeedsJob` (400, "use /api/v1/jobs");
+- late events (arrived more than the watermark after they happened) are in a provisional
+  day's totals and hours, by the minute they belong to, but not in its breakdowns,
+  filtered numbers, goals or visitors (:mod:`api.read.late`); ``meta.late_events`` says
+  how many there are and ``meta.incomplete`` what leaves them out.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from analytics.sites import Site
+from api.read.late import LateEvents, LateTally, arrival_window, late_notes, meta_of, tally
 from api.read.layers import BATCH, DaySource, local_hours, plan_days
 from api.read.query import Query, QueryError, resolve_days
 from api.read.sketches import BATCH_EMPTY, EMPTY, Part, estimate, merge_parts, union_sketch
@@ -57,6 +62,8 @@ class _Plan:
     last: date
     days: list[DaySource]
     closed: dict
+    late: LateEvents | None = None
+    late_tally: LateTally | None = None
 
     @property
     def speed_days(self) -> list[date]:
@@ -101,7 +108,8 @@ class Reports:
         return _Plan(site, first, last,
                      plan_days(first, last, site.timezone, closed, now), closed)
 
-    def _meta(self, plan: _Plan, query: Query, now: datetime, incomplete: list) -> dict:
+    def _meta(self, plan: _Plan, query: Query, now: datetime, incomplete: list, *,
+              late_included: bool = True) -> dict:
         speed = plan.speed_days
         expired = [d.day for d in plan.days if d.layer != BATCH and self._expired(d, now)]
         if expired:
@@ -115,6 +123,7 @@ class Reports:
             "layers": {"batch": _iso(d.day for d in plan.days if d.layer == BATCH),
                        "speed": _iso(speed)},
             "incomplete": incomplete,
+            "late_events": meta_of(self._late_tally(plan, now), late_included),
         }
 
     def _missing(self, plan: _Plan, query: Query, dimension: str | None) -> list:
@@ -137,14 +146,54 @@ class Reports:
                 "(its own referrer or utm_source), not per session")})
         return notes
 
+    # -- late events of the provisional days ---------------------------------------------
+    def late_events(self, plan: _Plan, now: datetime) -> LateEvents:
+        """The ``late`` rows of the plan's provisional days (read once per report)."""
+        if plan.late is None:
+            live = self._live_days(plan, now)
+            window = arrival_window((s.utc_start for s in live), now)
+            rows = [] if window is None else self.store.late(plan.site.site_id, *window, now)
+            plan.late = LateEvents(rows, self.lg_k)
+        return plan.late
+
+    def _late_tally(self, plan: _Plan, now: datetime) -> LateTally:
+        if plan.late_tally is None:
+            late = self.late_events(plan, now)
+            plan.late_tally = tally(late, ((s.day, s.utc_start, s.utc_end)
+                                           for s in self._live_days(plan, now)))
+        return plan.late_tally
+
+    def _live_days(self, plan: _Plan, now: datetime) -> list[DaySource]:
+        """The provisional days whose speed-layer views still exist."""
+        return [s for s in plan.days if s.layer != BATCH and not self._expired(s, now)]
+
+    def _late_notes(self, plan: _Plan, query: Query, now: datetime, incomplete: list, *,
+                    counted: bool, split_by: str | None = None, as_row: bool = False) -> None:
+        """What of this report leaves the provisional days' late events out: with
+        ``counted`` its totals include them (visitors and goals cannot); otherwise it is
+        split by ``split_by`` (rows of that dimension when ``as_row``, else a filter)."""
+        found = self._late_tally(plan, now)
+        if counted:
+            notes = late_notes(found, query.metrics, goal_metrics=GOAL_METRICS)
+        elif split_by in SPEED_DIMENSIONS or split_by == "goal":
+            what = {"dimension": split_by} if as_row else {"metrics": list(query.metrics)}
+            notes = late_notes(found, query.metrics, excluded=what, split_by=split_by)
+        else:
+            notes = []  # a batch-only dimension: _missing says the days are left out
+        incomplete.extend(notes)
+
     # -- pieces of a day -----------------------------------------------------------------
     def day_part(self, plan: _Plan, source: DaySource, now: datetime) -> Part:
+        """A day's totals: a closed day's batch row; a provisional day's on-time minutes
+        plus the late events that belong to it."""
         if source.layer == BATCH:
             return plan.closed[source.day].part
         if self._expired(source, now):
             return EMPTY
-        return self.store.speed(plan.site.site_id, "totals", source.utc_start,
-                                source.utc_end, now).get("", EMPTY)
+        on_time = self.store.speed(plan.site.site_id, "totals", source.utc_start,
+                                   source.utc_end, now).get("", EMPTY)
+        late = self.late_events(plan, now).part(source.utc_start, source.utc_end)
+        return merge_parts([on_time, late], self.lg_k)
 
     def goal_parts(self, plan: _Plan, source: DaySource, now: datetime) -> dict[str, Part]:
         """goal -> Part(events=conversions, visitors/sketch=converting visitors)."""
@@ -200,16 +249,21 @@ class Reports:
     # -- reports -------------------------------------------------------------------------
     def aggregate(self, site: Site, query: Query, now: datetime) -> Report:
         plan = self.plan(site, query, now)
-        incomplete = self._missing(plan, query, _filter_dimension(query))
+        dimension = _filter_dimension(query)
+        incomplete = self._missing(plan, query, dimension)
         parts = self._day_parts(plan, query, now)
         total = merge_parts(list(parts.values()), self.lg_k)
         goals = self._goals_total(plan, query, now)
         row = metric_values(total, query.metrics, goals)
-        return Report(list(query.metrics), [row], self._meta(plan, query, now, incomplete))
+        self._late_notes(plan, query, now, incomplete, counted=not query.filters,
+                         split_by=dimension)
+        return Report(list(query.metrics), [row], self._meta(
+            plan, query, now, incomplete, late_included=not query.filters))
 
     def timeseries(self, site: Site, query: Query, now: datetime) -> Report:
         plan = self.plan(site, query, now)
-        incomplete = self._missing(plan, query, _filter_dimension(query))
+        dimension = _filter_dimension(query)
+        incomplete = self._missing(plan, query, dimension)
         if query.interval == "hour":
             if query.filters:
                 raise NeedsJob("filters on an hourly series need the raw events: submit it "
@@ -228,8 +282,10 @@ class Reports:
                          if goal_days is not None else None)
                 rows.append({"period": start.isoformat(),
                              **metric_values(part, query.metrics, goals)})
-        return Report(["period", *query.metrics], rows,
-                      self._meta(plan, query, now, incomplete))
+        self._late_notes(plan, query, now, incomplete, counted=not query.filters,
+                         split_by=dimension)
+        return Report(["period", *query.metrics], rows, self._meta(
+            plan, query, now, incomplete, late_included=not query.filters))
 
     def breakdown(self, site: Site, query: Query, now: datetime) -> Report:
         if not query.dimensions:
@@ -269,7 +325,9 @@ class Reports:
             rows.append({dimension: value, **metric_values(
                 shown, query.metrics, goals, visitors_of_range=goal_base)})
         rows = order_rows(rows, query, dimension)
-        meta = self._meta(plan, query, now, incomplete)
+        self._late_notes(plan, query, now, incomplete, counted=False, split_by=dimension,
+                         as_row=True)
+        meta = self._meta(plan, query, now, incomplete, late_included=False)
         meta["total_rows"] = len(rows)
         page = rows[query.offset:query.offset + query.limit]
         meta["next_offset"] = (query.offset + query.limit
@@ -304,7 +362,10 @@ class Reports:
             rows.append({"goal": goal, "conversions": merged.events,
                          "converting_visitors": merged.visitors,
                          "conversion_rate": _ratio(merged.visitors, visitors, 4)})
-        meta = self._meta(plan, query, now, [])
+        incomplete: list = []
+        self._late_notes(plan, query, now, incomplete, counted=False, split_by="goal",
+                         as_row=True)
+        meta = self._meta(plan, query, now, incomplete, late_included=False)
         meta["visitors"] = visitors
         return Report(["goal", *GOAL_METRICS], rows, meta)
 
@@ -382,8 +443,10 @@ class Reports:
                     part = EMPTY
                 else:
                     end = starts[n + 1] if n + 1 < len(starts) else source.utc_end
-                    part = self.store.speed(plan.site.site_id, "totals", at, end,
-                                            now).get("", EMPTY)
+                    on_time = self.store.speed(plan.site.site_id, "totals", at, end,
+                                               now).get("", EMPTY)
+                    late = self.late_events(plan, now).part(at, end)
+                    part = merge_parts([on_time, late], self.lg_k)
                 rows.append({"period": at.astimezone(zone).isoformat(timespec="minutes"),
                              **metric_values(part, query.metrics)})
         return rows

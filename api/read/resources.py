@@ -1,9 +1,13 @@
 """Falcon (WSGI) responders of the read service: thin. They authenticate, parse, call
 :mod:`api.read.reports` / :mod:`api.read.exports` / :mod:`api.read.jobs`, and render.
 
+Who may call what is decided per resource (:mod:`api.read.auth`); ``req.context.principal``
+is the token, person or shared link a request acts for (:mod:`api.read.principals`).
+
 Status codes: 400 with a reason for a query that is not valid (or that only an ad-hoc job
-can answer), 401 without a valid token, 403 for a site the token may not read, 404 for an
-unknown site, table or job, 413 for a body over the limit, 429 when ad-hoc jobs are busy.
+can answer), 401 without valid credentials, 403 for a site the principal may not read,
+404 for an unknown site, table or job, 413 for a body over the limit, 429 when ad-hoc jobs
+are busy.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ import falcon
 import orjson
 
 from analytics.sites import CachedSites, Site
+from analytics.storage.accounts import ADMIN
 from api.read import render
+from api.read.auth import public
 from api.read.exports import closed_through, export_rows
 from api.read.query import QueryError, parse_query
 from api.read.reports import NeedsJob, Reports
 from api.read.tables import TABLES
-from api.read.tokens import CachedTokens, Token
 
 log = logging.getLogger("sitelens.read")
 REPORTS = ("aggregate", "timeseries", "breakdown", "goals")
@@ -37,37 +42,9 @@ def bad_request(reason: str, title: str = "invalid_query") -> falcon.HTTPBadRequ
     return falcon.HTTPBadRequest(title=title, description=reason)
 
 
-class AuthMiddleware:
-    """Every ``/api/v1`` route needs ``Authorization: Bearer <token>`` except the public
-    documents (OpenAPI, schemas); the token is put on ``req.context.token``."""
-
-    PUBLIC = ("/api/v1/openapi.json", "/api/v1/schemas/")
-
-    def __init__(self, tokens: CachedTokens):
-        self.tokens = tokens
-
-    def process_resource(self, req, resp, resource, params):
-        if req.method == "OPTIONS" or not req.path.startswith("/api/v1/"):
-            return
-        if req.path.startswith(self.PUBLIC):
-            return
-        header = req.get_header("Authorization") or ""
-        scheme, _, raw = header.partition(" ")
-        if scheme.lower() != "bearer" or not raw.strip():
-            raise falcon.HTTPUnauthorized(
-                title="token_required", description="send Authorization: Bearer <token> "
-                "(make one with: python -m api.manage token create --site <site>)",
-                challenges=['Bearer realm="sitelens"'])
-        token = self.tokens.verify(raw.strip())
-        if token is None:
-            raise falcon.HTTPUnauthorized(title="invalid_token",
-                                          description="the token is unknown or revoked",
-                                          challenges=['Bearer realm="sitelens"'])
-        req.context.token = token
-
-
 class Access:
-    """The site a request names, if its token may read it."""
+    """The site a request names, if its principal may read it (403 before 404, so a
+    principal learns nothing about sites it may not read), or administer it."""
 
     def __init__(self, sites: CachedSites):
         self.sites = sites
@@ -75,14 +52,37 @@ class Access:
     def site(self, req, site_id: str | None) -> Site:
         if not site_id:
             raise bad_request("site_id: required")
-        token: Token = req.context.token
-        if not token.may_read(site_id):
+        principal = req.context.principal
+        if not principal.may_read(site_id):
             raise falcon.HTTPForbidden(title="forbidden",
-                                       description=f"this token may not read {site_id!r}")
+                                       description=f"{principal.name} may not read {site_id!r}")
         site = self.sites.get(site_id)
         if site is None:
             raise falcon.HTTPNotFound(title="unknown_site", description=f"no site {site_id!r}")
         return site
+
+    def admin_site(self, req, site_id: str) -> Site:
+        """The site, if the principal is an admin of it (403 ``forbidden`` otherwise)."""
+        site = self.site(req, site_id)
+        principal = req.context.principal
+        role = principal.role(site_id)
+        if role != ADMIN:
+            raise falcon.HTTPForbidden(title="forbidden", description=(
+                f"{principal.name} is {f'a {role}' if role else 'not a member'} of "
+                f"{site_id!r}; this needs the admin role"))
+        return site
+
+
+def site_json(site: Site, role: str | None) -> dict:
+    return {"site_id": site.site_id, "domain": site.domain, "timezone": site.timezone,
+            "goals": sorted(site.goals), "role": role}
+
+
+def iso(instant: datetime | None) -> str | None:
+    """An instant as RFC 3339 UTC with milliseconds (``2026-12-01T21:53:00.000Z``)."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def read_json(req, limit: int) -> object:
@@ -97,6 +97,14 @@ def read_json(req, limit: int) -> object:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise bad_request(f"body: not JSON ({exc})", "invalid_json") from None
+
+
+def read_object(req, limit: int) -> dict:
+    """A JSON object body (400 ``invalid_json`` for anything else)."""
+    document = read_json(req, limit)
+    if not isinstance(document, dict):
+        raise bad_request("body: must be a JSON object", "invalid_json")
+    return document
 
 
 def query_from_params(params: dict) -> dict:
@@ -189,17 +197,19 @@ class RealtimeResource:
 
 
 class SitesResource:
-    """``GET /api/v1/sites``: the sites the token may read."""
+    """``GET /api/v1/sites``: the sites the principal may read, each with its role."""
 
     def __init__(self, sites: CachedSites):
         self.sites = sites
 
     def on_get(self, req, resp):
-        token: Token = req.context.token
-        every = self.sites.repository.all()
-        render.json_response(resp, {"sites": [
-            {"site_id": s.site_id, "domain": s.domain, "timezone": s.timezone,
-             "goals": sorted(s.goals)} for s in every if token.may_read(s.site_id)]})
+        render.json_response(resp, {"sites": readable_sites(self.sites,
+                                                            req.context.principal)})
+
+
+def readable_sites(sites: CachedSites, principal) -> list[dict]:
+    return [site_json(s, principal.role(s.site_id)) for s in sites.repository.all()
+            if principal.may_read(s.site_id)]
 
 
 def export_range(req, site: Site, today: date) -> tuple[date, date]:
@@ -342,6 +352,7 @@ class JobsResource:
         return job
 
 
+@public()
 class HealthResource:
     def __init__(self, session):
         self.session = session
@@ -356,6 +367,7 @@ class HealthResource:
         render.json_response(resp, {"status": "ok"})
 
 
+@public()
 class DocumentResource:
     """A static document: the OpenAPI description, a JSON Schema, the connector page."""
 

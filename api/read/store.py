@@ -6,7 +6,8 @@ a new version), so they are kept by version; which version of each day is curren
 days and versions of ``batch_days``, one partition) is read again after
 ``ANALYTICS_READ_CACHE_S``, so a recompute shows within seconds. A speed-layer hour is
 final once the watermark has passed its end (later events go to the ``late`` view), so
-final hours are kept too; the open hour is kept for ``ANALYTICS_READ_CACHE_S`` only.
+final hours are kept too; the open hour is kept for ``ANALYTICS_READ_CACHE_S`` only. The
+``late`` view is partitioned by the hour events arrived in, and the same rule applies.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from analytics.periods import utc_hours
+from api.read.late import LateRow, late_row
 from api.read.sketches import Part, loaded, merge_parts
 
 HOUR = timedelta(hours=1)
@@ -69,6 +71,11 @@ def _naive_utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(tzinfo=None)
 
 
+def _aware(value: datetime) -> datetime:
+    """Cassandra returns naive UTC timestamps."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 class ViewStore:
     """Reads of both layers' views for one keyspace (``session`` bound to it)."""
 
@@ -95,6 +102,10 @@ class ViewStore:
             "SELECT minute, key, pageviews, custom_events, bot_events, visitors, "
             "visitors_sketch FROM realtime_views WHERE site_id = ? AND view_name = ? "
             "AND hour = ? AND minute >= ? AND minute < ?")
+        self._late = prepare(
+            "SELECT minute, event_minute, pageviews, custom_events, bot_events, visitors, "
+            "visitors_sketch FROM realtime_views WHERE site_id = ? AND view_name = 'late' "
+            "AND hour = ?")
 
     # -- batch layer ---------------------------------------------------------------------
     def closed_days(self, site_id: str, first: date, last: date) -> dict[date, ClosedDay]:
@@ -166,6 +177,26 @@ class ViewStore:
                 site_id, view, _naive_utc(hour), _naive_utc(max(start, hour)),
                 _naive_utc(min(end, hour + HOUR)))))
         return rows
+
+    def late(self, site_id: str, start: datetime, end: datetime,
+             now: datetime) -> list[LateRow]:
+        """The ``late`` view's rows of the events that arrived in the UTC hours overlapping
+        [start, end) (its partitions are the hours events arrived in, not the hours they
+        belong to; :mod:`api.read.late`). An hour the watermark has passed gets no more
+        rows, so it is kept; the others are read again after ``changing_cache_s``."""
+        rows: list[LateRow] = []
+        for hour in utc_hours(start, end):
+            final = hour + HOUR + self.speed_final_after <= now
+            rows.extend(self._cache.get_or_make(
+                ("late", site_id, hour), lambda h=hour: self._read_late_hour(site_id, h),
+                ttl_s=None if final else self.changing_cache_s))
+        return rows
+
+    def _read_late_hour(self, site_id: str, hour: datetime) -> list[LateRow]:
+        return [late_row(_aware(r.minute), _aware(r.event_minute), pageviews=r.pageviews,
+                         custom_events=r.custom_events, bot_events=r.bot_events,
+                         visitors=r.visitors, visitors_sketch=r.visitors_sketch)
+                for r in self.session.execute(self._late, (site_id, _naive_utc(hour)))]
 
     def _speed_hour(self, site_id, view, hour, window, now) -> dict[str, Part]:
         lo, hi = window

@@ -557,10 +557,13 @@ LOCAL_ONLY = {
     "write_api_host", "read_api_host",
     # the write service behind a load balancer, in production
     "client_id_hash_key", "trust_forwarded_for", "serve_demo",
+    # Airflow's metadata database and signing secret (the local run generates them)
+    "airflow_db_url", "airflow_secret",
 }
 """Config fields whose defaults suit only the single-machine run: a container that reads
 one must set it."""
-SET_THROUGH = {"kafka_host": "kafka_bootstrap"}
+SET_THROUGH = {"kafka_host": "kafka_bootstrap", "postgres_host": "airflow_db_url",
+               "postgres_password": "airflow_db_url"}
 """Fields that do not matter once another one is set (bootstrap_servers)."""
 SERVICE_CODE = {
     **{name: ("write-api.Dockerfile", WRITE_SERVICE) for name in WRITE_APIS},
@@ -833,7 +836,9 @@ def test_airflow_image_layout():
               for keyword, rest in instructions("airflow.Dockerfile") if keyword == "COPY"}
     for folder in ("analytics", "batch", "dags", "plugins"):
         assert copies[f"{IMAGE_ROOT}/{folder}/"] == [f"{folder}/"]
-    assert copies[f"{IMAGE_ROOT}/stack/"] == ["stack/__init__.py", "stack/airflow.py"]
+    assert copies[f"{IMAGE_ROOT}/stack/"] == ["stack/__init__.py", "stack/airflow.py",
+                                              "stack/postgres.py", "stack/process_groups.py",
+                                              "stack/settings.py"]
     assert copies["/opt/java/openjdk"] == ["--from=eclipse-temurin:17-jre", "/opt/java/openjdk"]
     airflow_image, spark_image = image_env("airflow.Dockerfile"), image_env("spark.Dockerfile")
     assert "python -m venv /opt/sitelens/venv;" in text
@@ -869,8 +874,9 @@ def test_image_packages_are_the_projects_pins():
     assert not set(image_only) & set(constraints)
     for name in _names("airflow"):
         assert (name in direct and name in constraints) or name in image_only, name
-    assert {"apache-airflow-providers-celery", "psycopg2-binary", "asyncpg"} <= \
-        set(_names("airflow")) & set(image_only)
+    assert "apache-airflow-providers-celery" in set(_names("airflow")) & set(image_only)
+    # the metadata database's drivers are the project's own pins (the local run uses them)
+    assert {"psycopg2-binary", "asyncpg"} <= set(_names("airflow")) & set(direct)
     for name in ("apache-airflow", "apache-airflow-providers-apache-spark",
                  "apache-airflow-providers-apache-kafka", "pyspark"):
         assert name in _names("airflow")

@@ -28,8 +28,16 @@ def test_kafka_properties_use_configured_ports(tmp_path):
 def test_services_know_their_ports_and_tag_their_processes(tmp_path):
     config = _config(tmp_path)
     svcs = services(config)
-    assert list(svcs) == ["kafka", "cassandra", "write-api", "read-api", "speed-layer",
-                          "airflow"]
+    assert list(svcs) == ["kafka", "cassandra", "postgres", "write-api", "read-api",
+                          "speed-layer", "airflow-api", "airflow-scheduler",
+                          "airflow-dag-processor", "airflow-triggerer"]
+    assert svcs["postgres"].ports == {"sql": 5433}
+    assert svcs["postgres"].stop_signal == "INT"  # fast shutdown, not "smart"
+    for part in ("airflow-api", "airflow-scheduler", "airflow-dag-processor",
+                 "airflow-triggerer"):
+        assert svcs[part].command[-3:] == ["stack.airflow", "run", part]
+        assert Config.from_env(svcs[part].environment) == config
+        assert (svcs[part].needs_stores, svcs[part].needs_schema) == (True, False)
     assert svcs["read-api"].ports == {"http": 8001}
     assert Config.from_env(svcs["read-api"].environment) == config
     assert svcs["kafka"].ports == {"kafka": 19092, "kafka-controller": 19093}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 from sitelens import SPARK_CONN_ID
+from sitelens.hooks.analytics_store import AnalyticsStoreHook
 from sitelens.utils import run_args
 
 if TYPE_CHECKING:
@@ -50,8 +52,9 @@ class BatchRecomputeOperator(SparkSubmitOperator):
         self.batch_run_id = batch_run_id
         self._config = config
 
-    def job_args(self) -> list[str]:
-        """The command-line arguments of ``batch/job.py`` for the rendered fields."""
+    def job_args(self, open_from: date | None = None) -> list[str]:
+        """The command-line arguments of ``batch/job.py`` for the rendered fields (days
+        from ``open_from`` on have not ended: computed, not closed)."""
         start, end = run_args.day(self.start_day), run_args.day(self.end_day)
         if end < start:
             raise ValueError(f"end day {end} is before start day {start}")
@@ -61,9 +64,23 @@ class BatchRecomputeOperator(SparkSubmitOperator):
             args += ["--sites", ",".join(sites)]
         if self.batch_run_id:
             args += ["--run-id", str(self.batch_run_id)]
+        if open_from is not None:
+            args += ["--open-from", open_from.isoformat()]
         return args
 
-    def prepare_submit(self, config: Config) -> str:
+    def open_from(self, config: Config, now: datetime) -> date | None:
+        """The first requested day that has not ended (plus the settle time) in every
+        chosen site's zone; such days are recomputed but stay open."""
+        from analytics.periods import first_open_day
+
+        hook = AnalyticsStoreHook(config)
+        with hook.session() as session:
+            zones = [site.timezone for site in hook.sites(
+                session, run_args.site_ids(self.site_ids))]
+        return first_open_day(run_args.day(self.start_day), run_args.day(self.end_day), zones,
+                              timedelta(minutes=config.batch_settle_minutes), now)
+
+    def prepare_submit(self, config: Config, open_from: date | None = None) -> str:
         """Fill the provider's fields from config; returns the config's Spark master."""
         from analytics.config import REPO_ROOT
         from analytics.spark_session import spark_conf
@@ -76,14 +93,19 @@ class BatchRecomputeOperator(SparkSubmitOperator):
         self.env_vars = {**submit_env(config), **(self.env_vars or {})}
         self._spark_binary = self._spark_binary or spark_submit_binary()
         self.application = self.application or str(REPO_ROOT / "batch" / "job.py")
-        self.application_args = self.job_args()
+        self.application_args = self.job_args(open_from)
         return master
 
     def execute(self, context: Context) -> None:
         from analytics.config import Config
 
         config = self._config or Config.from_env()
-        master = self.prepare_submit(config)
+        open_from = self.open_from(config, datetime.now(UTC))
+        if open_from is not None:
+            self.log.info("days from %s on have not ended in every chosen site's zone: they "
+                          "are recomputed but stay open (the speed layer serves them)",
+                          open_from)
+        master = self.prepare_submit(config, open_from)
         self._hook = self._get_hook()
         used = self._hook._connection["master"]
         if used != master:

@@ -1,13 +1,15 @@
 """Airflow against the real services, for the integration tests.
 
+* ``airflow_db``: PostgreSQL of the local run running, with the tests' own database;
 * ``airflow_home``: a temporary AIRFLOW_HOME with a migrated metadata DB (session), made
   with the same ``stack.airflow.airflow_env`` as the local run;
 * ``dags_test``: ``dags_test(dag_id, logical_date, conf=None, config=None)`` runs
   ``airflow dags test`` in a subprocess with that environment and returns the
   ``CompletedProcess`` (``dag_run_state(done)`` reads the run's final state from it);
-* ``airflow_standalone``: ``airflow standalone`` on a free port (through the same launcher
-  the local run supervises), with helpers to trigger runs and backfills and to wait for
-  them to finish. Started only by tests that ask for it (about 20 s, ~1 GiB).
+* ``airflow_running``: Airflow's four supervised parts on a free port and a database of
+  their own, started by the local run's lifecycle (private state folder), with helpers to
+  trigger runs and backfills and to wait for them to finish. Started only by tests that
+  ask for it.
 
 The config is the test run's (``tests/conftest.py``: keyspace ``analytics_test``, test
 topics); a test may pass its own to ``dags_test``.
@@ -20,12 +22,9 @@ backfill from F to T creates the runs of the intervals starting F..T.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,8 +34,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from analytics.config import PREFIX, REPO_ROOT, Config
-from stack.airflow import AIRFLOW_BIN, AirflowApi, airflow_ready, process_env
+from analytics.config import REPO_ROOT, Config
+from stack import lifecycle, postgres
+from stack.airflow import AIRFLOW_BIN, PARTS, AirflowApi, airflow_ready, process_env
+from stack.services import services
+from stack.supervisor import Supervisor
 
 FINISHED = {"success", "failed"}
 TIMINGS: dict[str, float] = {}
@@ -70,9 +72,25 @@ class AirflowHome:
 
 
 @pytest.fixture(scope="session")
-def airflow_home(stack: Config, tmp_path_factory) -> AirflowHome:
+def airflow_db(stack: Config) -> Config:
+    """The test run's config with PostgreSQL running (the local run's server, started here
+    when it is not running and stopped again at the end) and a fresh database of the tests'
+    own for ``airflow dags test``."""
+    config = stack.replace(airflow_database="airflow_test")
+    started = not postgres.ready(config)
+    if started:
+        lifecycle.start(config, ["postgres"], log=lambda _: None)
+    postgres.drop_database(config, config.airflow_database)
+    postgres.ensure_database(config, config.airflow_database)
+    yield config
+    if started:
+        lifecycle.stop(config, ["postgres"], log=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def airflow_home(airflow_db: Config, tmp_path_factory) -> AirflowHome:
     home = tmp_path_factory.mktemp("airflow-home")
-    testbed = AirflowHome(stack, home)
+    testbed = AirflowHome(airflow_db, home)
     began = time.monotonic()
     done = testbed.cli("db", "migrate", timeout=300)
     TIMINGS["airflow db migrate (s)"] = time.monotonic() - began
@@ -107,82 +125,59 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class StandaloneAirflow:
-    """``airflow standalone`` for one config, in its own process group."""
+class RunningAirflow:
+    """Airflow's supervised parts (api server, scheduler, DAG processor, triggerer) for
+    one config, started by the local run's own lifecycle under a supervisor of their own
+    (a private state folder), on the test PostgreSQL with a database of their own."""
 
     def __init__(self, config: Config):
         self.config = config
         self.api = AirflowApi(config)
-        self.log_path = config.state_dir / "airflow-standalone.log"
-        self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 240.0) -> StandaloneAirflow:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
-        env.update(self.config.to_env())
-        self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115
+    def start(self) -> RunningAirflow:
         began = time.monotonic()
-        self.proc = subprocess.Popen([sys.executable, "-m", "stack.airflow", "standalone"],
-                                     cwd=REPO_ROOT, env=env, stdout=log, stderr=log,
-                                     start_new_session=True)
-        while not airflow_ready(self.config):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"airflow standalone exited: {self.tail()}")
-            if time.monotonic() - began > timeout:
-                self.stop()
-                raise RuntimeError(f"airflow standalone not ready in {timeout} s: {self.tail()}")
-            time.sleep(1.0)
-        TIMINGS["airflow standalone ready (s)"] = time.monotonic() - began
+        lifecycle.start(self.config, list(PARTS), log=lambda _: None)
+        if not airflow_ready(self.config):
+            raise RuntimeError(f"airflow not ready: {self.tail()}")
+        TIMINGS["airflow parts ready (s)"] = time.monotonic() - began
         return self
 
-    def stop(self, timeout: float = 60.0) -> None:
-        """SIGTERM to the launcher (it stops Airflow with SIGINT), then the group if need be."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(10)
+    def stop(self) -> None:
+        lifecycle.stop(self.config, log=lambda _: None)
+
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.config, services(self.config))
+
+    def pid(self, part: str) -> int:
+        return int(self.supervisor().info(part)["pid"])
 
     def rss_bytes(self) -> int:
         """Resident memory of every Airflow process (shared pages counted once: PSS)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return 0
-        root = psutil.Process(self.proc.pid)
         total = 0
-        for proc in [root, *root.children(recursive=True)]:
+        for part in PARTS:
             try:
-                total += proc.memory_full_info().pss
-            except psutil.NoSuchProcess:
-                pass
+                root = psutil.Process(self.pid(part))
+                procs = [root, *root.children(recursive=True)]
+            except (psutil.NoSuchProcess, ValueError):
+                continue
+            for proc in procs:
+                try:
+                    total += proc.memory_full_info().pss
+                except psutil.NoSuchProcess:
+                    pass
         return total
 
     def tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        logs = self.config.state_dir / "logs"
+        return "\n".join(f"--- {part}\n" + "\n".join(
+            (logs / f"{part}.log").read_text(errors="replace").splitlines()[-lines:])
+            for part in PARTS if (logs / f"{part}.log").exists())
 
     # -- driving it -------------------------------------------------------------------------
     def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        """``airflow ARGS`` against this Airflow's metadata DB (e.g. ``backfill create``).
-        Standalone's metadata DB is SQLite, which the running scheduler can hold locked a
-        moment: a command that failed with "database is locked" (its transaction rolled
-        back) is run again, a few times."""
-        for _attempt in range(4):
-            done = subprocess.run([str(AIRFLOW_BIN), *args], env=process_env(self.config),
-                                  cwd=REPO_ROOT, capture_output=True, text=True,
-                                  timeout=timeout)
-            if done.returncode == 0 or "database is locked" not in done.stderr:
-                return done
-            time.sleep(3)
-        return done
+        """``airflow ARGS`` against this Airflow's metadata DB (e.g. ``backfill create``)."""
+        return subprocess.run([str(AIRFLOW_BIN), *args], env=process_env(self.config),
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
 
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self.api.patch(f"/api/v2/dags/{dag_id}", {"is_paused": paused})
@@ -223,11 +218,13 @@ class StandaloneAirflow:
 
 
 @pytest.fixture(scope="session")
-def airflow_standalone(stack: Config, tmp_path_factory):
-    config = stack.replace(state_dir=tmp_path_factory.mktemp("airflow-state"),
-                           airflow_port=free_port())
-    airflow = StandaloneAirflow(config).start()
-    TIMINGS["airflow standalone PSS (bytes)"] = airflow.rss_bytes()
+def airflow_running(airflow_db: Config, tmp_path_factory):
+    config = airflow_db.replace(state_dir=tmp_path_factory.mktemp("airflow-state"),
+                                airflow_port=free_port(),
+                                airflow_database="airflow_test_running")
+    postgres.drop_database(config, config.airflow_database)
+    airflow = RunningAirflow(config).start()
+    TIMINGS["airflow parts PSS (bytes)"] = airflow.rss_bytes()
     yield airflow
     airflow.stop()
 

@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 from analytics.config import REPO_ROOT, Config
 from analytics.spark_submit import submit_command, submit_env
 from tests.integration.airflow.conftest import (  # noqa: F401  (fixtures used here too)
+    airflow_db,
     airflow_home,
-    airflow_standalone,
+    airflow_running,
     dags_test,
 )
 

@@ -41,9 +41,10 @@ import pytest
 
 from analytics.quality import check_days
 from analytics.sites import Site, SiteRepository
+from stack import postgres
 from stack.schema import apply_schema
 from tests.integration.airflow.conftest import (
-    StandaloneAirflow,
+    RunningAirflow,
     dag_run_state,
     free_port,
     nightly_logical_date,
@@ -309,20 +310,22 @@ def test_a_day_the_batch_layer_has_not_closed_fails_the_check(batch, stack, cql)
     assert not check.ok and "has not closed" in check.describe()
 
 
-def test_a_three_day_backfill_from_the_cli(batch, stack, cql, tmp_path_factory):
+def test_a_three_day_backfill_from_the_cli(batch, airflow_db, cql, tmp_path_factory):
     """``airflow backfill create`` of the nightly DAG over three past days for site K, on
-    the Airflow of the local run (standalone), in a keyspace of its own holding only site
+    Airflow's parts as the local run runs them, in a keyspace of its own holding only site
     K: unpausing the DAG (backfill runs need it) also starts the latest scheduled run, for
     every site of the keyspace. The days are before D (K had no events then: zero days),
     clear of the scheduled run."""
     k, day = batch["k"], batch["day"]
-    config = stack.replace(cassandra_keyspace=f"analytics_backfill_{uuid.uuid4().hex[:6]}",
-                           state_dir=tmp_path_factory.mktemp("backfill"),
-                           airflow_port=free_port())
+    suffix = uuid.uuid4().hex[:6]
+    config = airflow_db.replace(cassandra_keyspace=f"analytics_backfill_{suffix}",
+                                airflow_database=f"airflow_test_backfill_{suffix}",
+                                state_dir=tmp_path_factory.mktemp("backfill"),
+                                airflow_port=free_port())
     apply_schema(config, log=lambda _: None)
     cql.execute(f"INSERT INTO {config.cassandra_keyspace}.sites JSON %s", (cql.execute(
         "SELECT JSON * FROM sites WHERE site_id = %s", (k,)).one().json,))
-    airflow = StandaloneAirflow(config).start()
+    airflow = RunningAirflow(config).start()
     try:
         airflow.set_paused("sitelens_nightly", False)
         done = airflow.cli(
@@ -345,3 +348,4 @@ def test_a_three_day_backfill_from_the_cli(batch, stack, cql, tmp_path_factory):
         assert row.run_id == run["dag_run_id"]
         assert series(row._asdict()) == (0, 0, 0, 0, 0, 0, 0.0, 0)
     cql.execute(f"DROP KEYSPACE {config.cassandra_keyspace}")
+    postgres.drop_database(config, config.airflow_database)

@@ -70,5 +70,17 @@ def test_process_env_replaces_foreign_airflow_and_analytics_settings(tmp_path):
     assert env["PATH"] == f"{AIRFLOW_BIN.parent}:/usr/bin"
     assert env["HOME"] == "/root"
     assert env["AIRFLOW_HOME"] == str(tmp_path / "airflow")
-    assert "AIRFLOW__CORE__EXECUTOR" not in env
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"  # ours, not the caller's
     assert env["ANALYTICS_KAFKA_PORT"] == "9092"
+
+
+def test_every_part_uses_the_postgres_database_and_one_secret(tmp_path):
+    config = Config(state_dir=tmp_path, postgres_port=15433, postgres_password="pw",
+                    airflow_database="airflow_x", airflow_secret="s")
+    env = airflow_env(config)
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
+        "postgresql+psycopg2://sitelens:pw@127.0.0.1:15433/airflow_x")
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == env["AIRFLOW__API__SECRET_KEY"] == "s"
+    external = config.replace(airflow_db_url="postgresql+psycopg2://a:b@db:5432/airflow")
+    assert airflow_env(external)["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
+        "postgresql+psycopg2://a:b@db:5432/airflow")

@@ -59,21 +59,44 @@ def test_nightly_params(dags):
     assert params.get_param("wait_for_day_end").schema["type"] == "boolean"
 
 
+def _rendered(dag, template: str, params: dict, interval_start) -> str:
+    return dag.get_template_env().from_string(template).render(
+        params={"sites": [], "first_day": None, "last_day": None, "wait_for_day_end": True,
+                **params},
+        data_interval_start=interval_start)
+
+
 def test_nightly_tasks_take_the_day_and_sites_from_the_run(dags):
     dag = dags["sitelens_nightly"]
     sensor, recompute, check = (dag.get_task(t) for t in
                                 ("wait_for_day_end", "recompute", "check_layers"))
     for task in (sensor, recompute, check):
         assert task.site_ids == "{{ params.sites | join(',') }}"
-    assert sensor.day == "{{ data_interval_start | ds }}"
-    assert sensor.wait == "{{ params.wait_for_day_end }}"
     assert sensor.deferrable is True
     assert sensor.timeout == timedelta(hours=18).total_seconds()
-    assert (recompute.start_day, recompute.end_day) == ("{{ data_interval_start | ds }}",) * 2
-    assert (check.start_day, check.end_day) == ("{{ data_interval_start | ds }}",) * 2
     assert recompute.batch_run_id == "{{ run_id }}"
     assert recompute._conn_id == "sitelens_spark"
     assert recompute.retries == 2 and recompute.retry_delay == timedelta(minutes=5)
+    start = pendulum.datetime(2026, 11, 24, tz="UTC")
+
+    def days(params: dict) -> dict:
+        return {name: _rendered(dag, template, params, start) for name, template in (
+            ("sensor", sensor.day), ("wait", sensor.wait), ("start", recompute.start_day),
+            ("end", recompute.end_day), ("check_start", check.start_day),
+            ("check_end", check.end_day))}
+
+    # the scheduled day: the data interval's, waiting for its end
+    assert days({}) == {"sensor": "2026-11-24", "wait": "True", "start": "2026-11-24",
+                        "end": "2026-11-24", "check_start": "2026-11-24",
+                        "check_end": "2026-11-24"}
+    # the trigger form's day(s): recomputed now, whatever the logical date
+    assert days({"first_day": "2026-12-01"}) == {
+        "sensor": "2026-12-01", "wait": "False", "start": "2026-12-01", "end": "2026-12-01",
+        "check_start": "2026-12-01", "check_end": "2026-12-01"}
+    assert days({"first_day": "2026-11-02", "last_day": "2026-11-05"}) == {
+        "sensor": "2026-11-05", "wait": "False", "start": "2026-11-02", "end": "2026-11-05",
+        "check_start": "2026-11-02", "check_end": "2026-11-05"}
+    assert days({"wait_for_day_end": False})["wait"] == "False"
 
 
 def test_nightly_tags(dags):

@@ -17,6 +17,7 @@ from sitelens.operators.raw_retention import PurgeRawEventsOperator
 from sitelens.sensors.day_closed import DayClosedSensor, closes_at
 
 from analytics.config import REPO_ROOT, Config
+from analytics.periods import first_open_day
 from analytics.sites import Site
 from analytics.spark_submit import spark_submit_binary, submit_command
 
@@ -72,7 +73,9 @@ def _confs(argv: list[str]) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in pairs)
 
 
-def test_recompute_uses_the_connection_master_and_says_so_when_config_differs(config, capsys):
+def test_recompute_uses_the_connection_master_and_says_so_when_config_differs(
+        config, capsys, monkeypatch):
+    _fake_store(monkeypatch)
     op = BatchRecomputeOperator(task_id="r", start_day="2026-11-24")
     cluster = config.replace(spark_master="spark://spark-master:7077")
     submitted = []
@@ -102,8 +105,32 @@ class FakeCheck:
         return f"{self.site_id}: {'ok' if self.ok else 'MISMATCH'}"
 
 
+SITES = {"blog": Site("blog", "blog.example", "Pacific/Honolulu"),
+         "shop": Site("shop", "shop.example", "Asia/Kathmandu")}
+
+
 def _fake_store(monkeypatch) -> None:
     monkeypatch.setattr(AnalyticsStoreHook, "session", lambda self, *a, **k: nullcontext("S"))
+    monkeypatch.setattr(AnalyticsStoreHook, "sites", lambda self, session, ids=None: [
+        SITES[i] for i in (ids or sorted(SITES))])
+
+
+def test_a_day_still_going_on_is_recomputed_but_left_open(config, monkeypatch):
+    """Days whose end (plus the settle time) has not come in every chosen zone are passed
+    as ``--open-from``: computed, not closed. Honolulu's 2026-11-30 ends at 10:00 UTC on
+    12-01, plus 60 minutes of settle time."""
+    _fake_store(monkeypatch)
+    op = BatchRecomputeOperator(task_id="r", start_day="2026-11-29", end_day="2026-12-01",
+                                site_ids="blog,shop", batch_run_id="")
+    at = datetime(2026, 12, 1, 10, 59, tzinfo=UTC)
+    assert op.open_from(config, at) == date(2026, 11, 30)
+    assert op.open_from(config, at + timedelta(minutes=1)) == date(2026, 12, 1)
+    assert op.job_args(date(2026, 11, 30))[-2:] == ["--open-from", "2026-11-30"]
+    shop_only = BatchRecomputeOperator(task_id="r", start_day="2026-11-30", site_ids="shop")
+    # Kathmandu (+05:45): 11-30 ended at 18:15 UTC on 11-30, closed from 19:15
+    assert shop_only.open_from(config, datetime(2026, 11, 30, 19, 14, tzinfo=UTC)) == \
+        date(2026, 11, 30)
+    assert shop_only.open_from(config, datetime(2026, 11, 30, 19, 15, tzinfo=UTC)) is None
 
 
 def test_layer_check_logs_every_day_and_fails_listing_the_mismatches(monkeypatch, config,
@@ -124,7 +151,7 @@ def test_layer_check_logs_every_day_and_fails_listing_the_mismatches(monkeypatch
         op.execute({})
     assert calls == [(config, "S", date(2026, 11, 24), date(2026, 11, 25), ["blog", "shop"],
                       UTC)]
-    assert "1 of 2 site-days disagree" in str(failed.value)
+    assert "1 of 2 site-days disagree" in str(failed.value)  # days long past: all checked
     assert "shop: MISMATCH" in str(failed.value) and "blog" not in str(failed.value)
     assert "blog: ok" in capsys.readouterr().out
 
@@ -214,3 +241,28 @@ def test_settle_time_comes_from_config(monkeypatch, config):
     sensor = _sensor(monkeypatch, config.replace(batch_settle_minutes=15), sites,
                      day="2026-11-24")
     assert sensor.target() == datetime(2026, 11, 25, 0, 15, tzinfo=UTC)
+
+
+def test_layer_check_leaves_out_days_still_open(monkeypatch, config, capsys):
+    import analytics.quality
+
+    calls = []
+
+    def check_days(cfg, session, *, start_day, end_day, site_ids, now):
+        calls.append((start_day, end_day))
+        return [FakeCheck("blog", True)]
+
+    monkeypatch.setattr(analytics.quality, "check_days", check_days)
+    _fake_store(monkeypatch)
+    today = datetime.now(UTC).date()
+    op = LayerCheckOperator(task_id="c", start_day=(today - timedelta(days=5)).isoformat(),
+                            end_day=(today + timedelta(days=1)).isoformat(), config=config)
+    assert op.execute({}) == {"checked": 1}
+    # Honolulu (-10:00): yesterday ends at 10:00 UTC today, + 60 min settle time
+    open_from = first_open_day(today - timedelta(days=5), today + timedelta(days=1),
+                               ["Pacific/Honolulu", "Asia/Kathmandu"], timedelta(hours=1),
+                               datetime.now(UTC))
+    assert calls == [(today - timedelta(days=5), open_from - timedelta(days=1))]
+    assert f"days from {open_from} on are still open" in capsys.readouterr().out
+    only_open = LayerCheckOperator(task_id="c", start_day=today.isoformat(), config=config)
+    assert only_open.execute({}) == {"checked": 0}
