@@ -19,7 +19,8 @@ from analytics.enrich.country import country_of
 from analytics.enrich.user_agent import describe
 from analytics.event_schema import envelope_validator
 from stack import demo_data
-from stack.demo_data import Poster, as_sent, day_pageviews, generate_day, past_days, visitor_pool
+from stack.demo_data import Poster
+from stack.demo_traffic import as_sent, day_pageviews, generate_day, past_days, visitor_pool
 
 MONDAY, SATURDAY = date(2026, 11, 30), date(2026, 12, 5)
 

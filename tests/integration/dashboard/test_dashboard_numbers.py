@@ -1,7 +1,7 @@
 """The dashboard in Chromium on data that went through the whole pipeline (the read tests'
-fixture, tests/integration/read/conftest.py: events posted to the write service, carried
-by Kafka and the speed layer, days closed by the batch job, the read service under
-gunicorn), signed in as a person of the accounts store.
+fixture, tests/integration/read/conftest.py, run for this module: events posted to the
+write service, carried by Kafka and the speed layer, days closed by the batch job, the
+read service under gunicorn), signed in as a person of the accounts store.
 
 Every number the page shows is checked against the read API's answer to the same query
 (asked with an API token), formatted the way the dashboard formats it (``shown`` and
@@ -31,7 +31,7 @@ import pytest
 
 from tests.integration.batch.test_batch_job import KURL, post
 from tests.integration.dashboard.conftest import PASSWORD, Tab
-from tests.integration.read.conftest import read_api  # noqa: F401  (the pipeline fixture)
+from tests.integration.read import conftest as read_tests
 from tests.integration.services import CHROME_UA, SpeedLayerJob, WriteService, http
 
 pytestmark = pytest.mark.integration
@@ -123,6 +123,13 @@ def change(metric: str, now, before) -> tuple[str, str] | None:
 
 # -- fixtures ---------------------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def read_api(stack, cql, tmp_path_factory):
+    """The read tests' pipeline fixture (its own code), for this module only: ended with
+    it, so its services' fixed ports are free again when the read tests start theirs."""
+    yield from read_tests.read_api.__wrapped__(stack, cql, tmp_path_factory)
+
+
 @dataclass
 class Board:
     """The pipeline's read service, its sites, and the people made for these tests."""
@@ -157,7 +164,7 @@ class Board:
 
 
 @pytest.fixture(scope="module")
-def board(read_api, cql):  # noqa: F811  (read_api: the fixture imported above)
+def board(read_api, cql):
     from api.manage_users import accounts_of
     from stack.frontend import build_dashboard
 
@@ -395,7 +402,7 @@ def test_comparison_deltas_are_the_apis_two_answers(tabs, board, width):
     assert t.script_errors() == []
 
 
-def test_realtime_shows_an_event_posted_now(tabs, board, read_api):  # noqa: F811
+def test_realtime_shows_an_event_posted_now(tabs, board, read_api):
     config = read_api.config
     write = WriteService(config).start()
     job = SpeedLayerJob(config)
@@ -462,7 +469,7 @@ def forget_failures(cql, key: str, start: datetime, end: datetime) -> None:
                 "AND failed_at <= %s", (key, start, end))
 
 
-def test_wrong_passwords_then_the_throttle(tabs, board, read_api, cql):  # noqa: F811
+def test_wrong_passwords_then_the_throttle(tabs, board, read_api, cql):
     limit = read_api.config.login_max_failures
     t = tabs(board.base)
     started = datetime.now(UTC) - timedelta(seconds=1)
