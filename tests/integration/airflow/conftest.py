@@ -63,7 +63,12 @@ class AirflowHome:
     logs: list[Path] = field(default_factory=list)
 
     def env(self, config: Config | None = None) -> dict[str, str]:
-        return process_env(config or self.config, home=self.home)
+        """Airflow's environment for ``config`` (a test's own keyspace, topics...), always
+        on this home's metadata database."""
+        chosen = (config or self.config).replace(
+            airflow_database=self.config.airflow_database,
+            airflow_db_url=self.config.airflow_db_url)
+        return process_env(chosen, home=self.home)
 
     def cli(self, *args: str, config: Config | None = None,
             timeout: float = 900) -> subprocess.CompletedProcess:

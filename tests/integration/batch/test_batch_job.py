@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from analytics.periods import read_window, utc_hours
 from analytics.quality import check_days
 from analytics.sites import Site, SiteRepository
 from stack import postgres
@@ -310,13 +311,31 @@ def test_a_day_the_batch_layer_has_not_closed_fails_the_check(batch, stack, cql)
     assert not check.ok and "has not closed" in check.describe()
 
 
-def test_a_three_day_backfill_from_the_cli(batch, airflow_db, cql, tmp_path_factory):
-    """``airflow backfill create`` of the nightly DAG over three past days for site K, on
-    Airflow's parts as the local run runs them, in a keyspace of its own holding only site
-    K: unpausing the DAG (backfill runs need it) also starts the latest scheduled run, for
-    every site of the keyspace. The days are before D (K had no events then: zero days),
-    clear of the scheduled run."""
+def _copy_raw_day(cql, keyspace: str, site: Site, day: date, margin: timedelta) -> int:
+    """The raw chunks a recompute of ``day`` reads, copied into another keyspace."""
+    copied = 0
+    for hour in utc_hours(*read_window(day, day, site.timezone, margin)):
+        for row in cql.execute("SELECT JSON * FROM raw_event_chunks WHERE site_id = %s AND "
+                               "hour = %s", (site.site_id, hour)):
+            cql.execute(f"INSERT INTO {keyspace}.raw_event_chunks JSON %s", (row.json,))
+            copied += 1
+    return copied
+
+
+def test_a_backfill_and_the_trigger_form_recompute_the_days_they_name(
+        batch, airflow_db, cql, tmp_path_factory):
+    """Airflow's parts as the local run runs them, in a keyspace of its own holding only
+    site K (and K's raw events of day D): unpausing the DAG (backfill and manual runs need
+    it) also starts the latest scheduled run, for every site of the keyspace.
+
+    1. ``airflow backfill create`` over three days before D (K had no events then: zero
+       days, each closed by its own run);
+    2. the trigger form with ``first_day`` D (a past day, any logical date): D is
+       recomputed and closed with the same numbers as in the test keyspace;
+    3. the trigger form with ``first_day`` K's today: the run succeeds at once (no waiting
+       for the day's end) and leaves the day open — no ``batch_days`` row."""
     k, day = batch["k"], batch["day"]
+    site = SiteRepository(cql).get(k)
     suffix = uuid.uuid4().hex[:6]
     config = airflow_db.replace(cassandra_keyspace=f"analytics_backfill_{suffix}",
                                 airflow_database=f"airflow_test_backfill_{suffix}",
@@ -325,6 +344,9 @@ def test_a_three_day_backfill_from_the_cli(batch, airflow_db, cql, tmp_path_fact
     apply_schema(config, log=lambda _: None)
     cql.execute(f"INSERT INTO {config.cassandra_keyspace}.sites JSON %s", (cql.execute(
         "SELECT JSON * FROM sites WHERE site_id = %s", (k,)).one().json,))
+    margin = timedelta(minutes=config.batch_session_margin_minutes)
+    assert _copy_raw_day(cql, config.cassandra_keyspace, site, day, margin) > 0
+    today = datetime.now(ZoneInfo(site.timezone)).date()
     airflow = RunningAirflow(config).start()
     try:
         airflow.set_paused("sitelens_nightly", False)
@@ -335,17 +357,32 @@ def test_a_three_day_backfill_from_the_cli(batch, airflow_db, cql, tmp_path_fact
             "--dag-run-conf", json.dumps({"sites": [k], "wait_for_day_end": False}))
         assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
         runs = airflow.wait_for_runs("sitelens_nightly", 3, run_type="backfill", timeout=900)
+        at = datetime.now(UTC) - timedelta(minutes=1)
+        past = airflow.trigger("sitelens_nightly", at, {"sites": [k],
+                                                        "first_day": day.isoformat()})
+        now_run = airflow.trigger("sitelens_nightly", at + timedelta(seconds=1),
+                                  {"sites": [k], "first_day": today.isoformat()})
+        manual = {r["dag_run_id"]: r for r in airflow.wait_for_runs(
+            "sitelens_nightly", 2, run_type="manual", timeout=900)}
         airflow.set_paused("sitelens_nightly", True)
     finally:
         airflow.stop()
     assert [r["state"] for r in runs] == ["success"] * 3, runs
     days = sorted(date.fromisoformat(r["data_interval_start"][:10]) for r in runs)
     assert [(d - days[0]).days for d in days] == [0, 1, 2] and days[-1] < day
+    keyspace = config.cassandra_keyspace
     for run in runs:
-        row = cql.execute(f"SELECT * FROM {config.cassandra_keyspace}.batch_days "
-                          "WHERE site_id = %s AND day = %s",
+        row = cql.execute(f"SELECT * FROM {keyspace}.batch_days WHERE site_id = %s AND "
+                          "day = %s",
                           (k, date.fromisoformat(run["data_interval_start"][:10]))).one()
         assert row.run_id == run["dag_run_id"]
         assert series(row._asdict()) == (0, 0, 0, 0, 0, 0, 0.0, 0)
-    cql.execute(f"DROP KEYSPACE {config.cassandra_keyspace}")
+    assert (manual[past]["state"], manual[now_run]["state"]) == ("success", "success")
+    closed = cql.execute(f"SELECT * FROM {keyspace}.batch_days WHERE site_id = %s AND "
+                         "day = %s", (k, day)).one()
+    assert closed.run_id == past
+    assert series(closed._asdict()) == series(current(cql, k, day)["day"])
+    assert cql.execute(f"SELECT * FROM {keyspace}.batch_days WHERE site_id = %s AND "
+                       "day = %s", (k, today)).one() is None  # today stays open
+    cql.execute(f"DROP KEYSPACE {keyspace}")
     postgres.drop_database(config, config.airflow_database)
