@@ -37,7 +37,8 @@ Replaces the speed layer's approximations with exact numbers, one day at a time.
   site-days, when the difference is not explained by late events.
 
 **Params**: `sites` limits the run to some site ids (empty: all); `wait_for_day_end`
-off skips the wait (tests, deliberate early reruns).
+off skips the wait and closes the day at once, over or not (tests, deliberate early
+reruns; the nightly run of the day recomputes it again).
 
 **Recompute any day(s) now**: *Trigger* with `first_day` (and `last_day` for a range) set
 to the site-local day(s) to recompute; leave the logical date as it is (never in the
@@ -59,6 +60,8 @@ Backfill runs start only while the DAG is unpaused.
 
 FIRST_DAY = "{{ params.first_day or (data_interval_start | ds) }}"
 LAST_DAY = "{{ params.last_day or params.first_day or (data_interval_start | ds) }}"
+NAMED_DAYS = "{{ params.first_day is not none and params.first_day != '' }}"
+"""Days named in the trigger form: recomputed now, and left open while not over."""
 
 with DAG(
     dag_id="sitelens_nightly",
@@ -100,6 +103,7 @@ with DAG(
         task_id="recompute",
         start_day=FIRST_DAY,
         end_day=LAST_DAY,
+        keep_open=NAMED_DAYS,
         site_ids=SITES_TEMPLATE,
         execution_timeout=timedelta(hours=3),
         max_active_tis_per_dag=1,
@@ -109,6 +113,7 @@ with DAG(
         task_id="check_layers",
         start_day=FIRST_DAY,
         end_day=LAST_DAY,
+        keep_open=NAMED_DAYS,
         site_ids=SITES_TEMPLATE,
         execution_timeout=timedelta(minutes=30),
         doc_md="Batch vs speed-layer totals of the day; fails on a mismatch late events do "

@@ -22,7 +22,12 @@ APP_NAME = "sitelens-batch"
 
 class BatchRecomputeOperator(SparkSubmitOperator):
     """Recompute the site-local days ``start_day``..``end_day`` (both included) of the
-    chosen sites (default: every site) and replace their batch views.
+    chosen sites (default: every site) and replace their batch views. With ``keep_open``
+    (the trigger form's named days), days that have not ended in every chosen site's zone
+    (plus the settle time) are computed and reported but not written: they stay open and
+    the speed layer keeps serving them. Without it every day is closed, ended or not
+    (the nightly run waits for the end; ``wait_for_day_end`` off closes a day early on
+    purpose).
 
     The Spark provider's ``SparkSubmitOperator``, fed from the project's config when the
     task runs: every ``--conf`` from ``analytics.spark_session.spark_conf`` (connector jars,
@@ -37,19 +42,22 @@ class BatchRecomputeOperator(SparkSubmitOperator):
     """
 
     template_fields: Sequence[str] = (*SparkSubmitOperator.template_fields,
-                                      "start_day", "end_day", "site_ids", "batch_run_id")
+                                      "start_day", "end_day", "site_ids", "batch_run_id",
+                                      "keep_open")
     ui_color = "#fde7c6"
 
     def __init__(self, *, start_day: str = "{{ data_interval_start | ds }}",
                  end_day: str | None = None, site_ids: str | Sequence[str] | None = None,
                  batch_run_id: str = "{{ run_id }}", conn_id: str = SPARK_CONN_ID,
-                 config: Config | None = None, **kwargs: Any) -> None:
+                 keep_open: bool | str = False, config: Config | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("name", APP_NAME)
         super().__init__(conn_id=conn_id, **kwargs)
         self.start_day = start_day
         self.end_day = end_day if end_day is not None else start_day
         self.site_ids = site_ids
         self.batch_run_id = batch_run_id
+        self.keep_open = keep_open
         self._config = config
 
     def job_args(self, open_from: date | None = None) -> list[str]:
@@ -100,7 +108,8 @@ class BatchRecomputeOperator(SparkSubmitOperator):
         from analytics.config import Config
 
         config = self._config or Config.from_env()
-        open_from = self.open_from(config, datetime.now(UTC))
+        open_from = (self.open_from(config, datetime.now(UTC))
+                     if run_args.flag(self.keep_open) else None)
         if open_from is not None:
             self.log.info("days from %s on have not ended in every chosen site's zone: they "
                           "are recomputed but stay open (the speed layer serves them)",

@@ -28,16 +28,18 @@ class LayerCheckOperator(BaseOperator):
     them); errors reaching Cassandra are retried as usual. Returns ``{"checked": n}``.
     """
 
-    template_fields: Sequence[str] = ("start_day", "end_day", "site_ids")
+    template_fields: Sequence[str] = ("start_day", "end_day", "site_ids", "keep_open")
     ui_color = "#d7ecd9"
 
     def __init__(self, *, start_day: str = "{{ data_interval_start | ds }}",
                  end_day: str | None = None, site_ids: str | Sequence[str] | None = None,
-                 config: Config | None = None, **kwargs: Any) -> None:
+                 keep_open: bool | str = False, config: Config | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.start_day = start_day
         self.end_day = end_day if end_day is not None else start_day
         self.site_ids = site_ids
+        self.keep_open = keep_open
         self._config = config
 
     def execute(self, context: Context) -> dict[str, int]:
@@ -51,7 +53,8 @@ class LayerCheckOperator(BaseOperator):
         with hook.session() as session:
             zones = [site.timezone for site in hook.sites(session, sites)]
             open_from = first_open_day(start, end, zones, timedelta(
-                minutes=hook.config.batch_settle_minutes), now)
+                minutes=hook.config.batch_settle_minutes), now) if run_args.flag(
+                self.keep_open) else None
             if open_from is not None:
                 self.log.info("days from %s on are still open (not closed by the batch "
                               "layer): not checked", open_from)

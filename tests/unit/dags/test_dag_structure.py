@@ -83,20 +83,25 @@ def test_nightly_tasks_take_the_day_and_sites_from_the_run(dags):
         return {name: _rendered(dag, template, params, start) for name, template in (
             ("sensor", sensor.day), ("wait", sensor.wait), ("start", recompute.start_day),
             ("end", recompute.end_day), ("check_start", check.start_day),
-            ("check_end", check.end_day))}
+            ("check_end", check.end_day), ("open", recompute.keep_open),
+            ("check_open", check.keep_open))}
 
     # the scheduled day: the data interval's, waiting for its end
     assert days({}) == {"sensor": "2026-11-24", "wait": "True", "start": "2026-11-24",
                         "end": "2026-11-24", "check_start": "2026-11-24",
-                        "check_end": "2026-11-24"}
+                        "check_end": "2026-11-24", "open": "False", "check_open": "False"}
     # the trigger form's day(s): recomputed now, whatever the logical date
     assert days({"first_day": "2026-12-01"}) == {
         "sensor": "2026-12-01", "wait": "False", "start": "2026-12-01", "end": "2026-12-01",
-        "check_start": "2026-12-01", "check_end": "2026-12-01"}
+        "check_start": "2026-12-01", "check_end": "2026-12-01", "open": "True",
+        "check_open": "True"}
     assert days({"first_day": "2026-11-02", "last_day": "2026-11-05"}) == {
         "sensor": "2026-11-05", "wait": "False", "start": "2026-11-02", "end": "2026-11-05",
-        "check_start": "2026-11-02", "check_end": "2026-11-05"}
-    assert days({"wait_for_day_end": False})["wait"] == "False"
+        "check_start": "2026-11-02", "check_end": "2026-11-05", "open": "True",
+        "check_open": "True"}
+    # wait_for_day_end off: closes the interval's day now, over or not
+    assert {k: v for k, v in days({"wait_for_day_end": False}).items()
+            if k in ("wait", "open")} == {"wait": "False", "open": "False"}
 
 
 def test_nightly_tags(dags):

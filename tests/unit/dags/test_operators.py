@@ -256,7 +256,8 @@ def test_layer_check_leaves_out_days_still_open(monkeypatch, config, capsys):
     _fake_store(monkeypatch)
     today = datetime.now(UTC).date()
     op = LayerCheckOperator(task_id="c", start_day=(today - timedelta(days=5)).isoformat(),
-                            end_day=(today + timedelta(days=1)).isoformat(), config=config)
+                            end_day=(today + timedelta(days=1)).isoformat(), keep_open="True",
+                            config=config)
     assert op.execute({}) == {"checked": 1}
     # Honolulu (-10:00): yesterday ends at 10:00 UTC today, + 60 min settle time
     open_from = first_open_day(today - timedelta(days=5), today + timedelta(days=1),
@@ -264,5 +265,30 @@ def test_layer_check_leaves_out_days_still_open(monkeypatch, config, capsys):
                                datetime.now(UTC))
     assert calls == [(today - timedelta(days=5), open_from - timedelta(days=1))]
     assert f"days from {open_from} on are still open" in capsys.readouterr().out
-    only_open = LayerCheckOperator(task_id="c", start_day=today.isoformat(), config=config)
+    only_open = LayerCheckOperator(task_id="c", start_day=today.isoformat(), keep_open=True,
+                                   config=config)
     assert only_open.execute({}) == {"checked": 0}
+    calls.clear()  # without keep_open (a nightly or early-closing run) every day is checked
+    closing = LayerCheckOperator(task_id="c", start_day=today.isoformat(), config=config)
+    assert closing.execute({}) == {"checked": 1} and calls == [(today, today)]
+
+
+def test_recompute_leaves_a_day_open_only_when_the_run_named_it(config, monkeypatch):
+    _fake_store(monkeypatch)
+
+    class FakeHook:
+        _connection = {"master": "local[2]"}
+
+        def submit(self, application):
+            pass
+
+    today = datetime.now(UTC).date().isoformat()
+    args = {}
+    for keep_open in (True, False):
+        op = BatchRecomputeOperator(task_id="r", start_day=today, site_ids="blog",
+                                    batch_run_id="", keep_open=keep_open, config=config)
+        op._get_hook = FakeHook
+        op.execute({})
+        args[keep_open] = op.application_args
+    assert args[True][-2:] == ["--open-from", today]  # Honolulu's today has not ended
+    assert "--open-from" not in args[False]
