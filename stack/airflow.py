@@ -285,15 +285,16 @@ def part_command(config: Config, name: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    config = settings.load(log=None)
     if argv[:1] == ["run"] and len(argv) == 2 and argv[1] in PARTS:
-        # a supervised part: the config comes in the environment (the supervisor's); what
-        # an earlier run of this part left behind (it was killed) is ended first
+        # a supervised part: the whole config comes in the environment (the supervisor's),
+        # never from or into the settings file; what an earlier run of this part left
+        # behind (it was killed) is ended first
         config = Config.from_env()
         for note in process_groups.record(pgid_file(config, argv[1])):
             print(note, file=sys.stderr)
         command = part_command(config, argv[1])
         os.execve(command[0], command, process_env(config))
+    config = settings.load(log=None)
     if argv[:1] == ["migrate"]:
         migrate(config)
         return 0

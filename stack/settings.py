@@ -75,8 +75,12 @@ def load(environ: Mapping[str, str] | None = None,
     unknown = sorted(k for k in in_file if k not in known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    # what the file and the defaults make of each setting; only a value that differs is
+    # written (an environment that merely repeats the settings, such as the output of
+    # `python -m stack.airflow env`, changes nothing)
+    current = Config.from_env({**in_file, STATE_DIR_VARIABLE: str(path.parent)}).to_env()
     given = {k: v for k, v in environ.items()
-             if k in known and k != STATE_DIR_VARIABLE and in_file.get(k) != v}
+             if k in known and k != STATE_DIR_VARIABLE and current.get(k) != v}
     if given:
         write(path, given)
         say(f"settings: wrote {', '.join(sorted(given))} from the environment into {path}")

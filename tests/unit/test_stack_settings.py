@@ -76,3 +76,15 @@ def test_quoted_values_and_what_differs_from_the_defaults(tmp_path):
 
 def test_diff_names_what_changed():
     assert settings.diff({"A": "1", "B": "2"}, {"A": "1", "B": "3", "C": "4"}) == ["B", "C"]
+
+
+def test_an_environment_that_repeats_the_settings_writes_nothing(tmp_path):
+    """Every process the stack starts gets the whole config in its environment (and a
+    shell may hold it from `python -m stack.airflow env`): values equal to what the file
+    and the defaults give are not written, so defaults stay commented out."""
+    config = settings.load(_env(tmp_path), log=None)
+    before = (tmp_path / "settings.env").read_text()
+    notes: list[str] = []
+    again = settings.load({**config.to_env(), "HOME": "/root"}, log=notes.append)
+    assert again == config and notes == []
+    assert (tmp_path / "settings.env").read_text() == before
