@@ -262,7 +262,13 @@ def migrate(config: Config, home: Path | None = None) -> None:
     ``airflow db migrate`` (quick when it is up to date)."""
     prepare_home(config, home)
     if not config.airflow_db_url:
-        postgres.ensure_database(config, config.airflow_database)
+        try:
+            postgres.ensure_database(config, config.airflow_database)
+        except Exception as exc:  # psycopg2's errors: refused, authentication, ...
+            raise postgres.PostgresError(
+                f"PostgreSQL at {config.postgres_host}:{config.postgres_port} did not answer "
+                f"({str(exc).strip()}); start it with: python -m stack start postgres"
+            ) from None
     run_cli(config, "db", "migrate", home=home, timeout=600)
 
 

@@ -235,6 +235,8 @@ def _prepare(service: Service) -> None:
         output = (exc.stdout or "") + (exc.stderr or "")
         raise StackError(f"preparing {service.name} failed ({' '.join(exc.cmd[-4:])}):\n"
                          f"{output[-2000:]}") from None
+    except RuntimeError as exc:  # e.g. `airflow db migrate` failed, PostgreSQL not up
+        raise StackError(f"preparing {service.name} failed: {exc}") from None
 
 
 def _port_free(port: int) -> bool:
