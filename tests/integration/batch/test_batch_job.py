@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from analytics.periods import read_window, utc_hours
+from analytics.periods import day_bounds, read_window, utc_hours
 from analytics.quality import check_days
 from analytics.sites import Site, SiteRepository
 from stack import postgres
@@ -311,22 +311,34 @@ def test_a_day_the_batch_layer_has_not_closed_fails_the_check(batch, stack, cql)
     assert not check.ok and "has not closed" in check.describe()
 
 
-def _copy_raw_day(cql, keyspace: str, site: Site, day: date, margin: timedelta) -> int:
-    """The raw chunks a recompute of ``day`` reads, copied into another keyspace."""
-    copied = 0
+def _copy_day(cql, config, site: Site, day: date) -> int:
+    """What a recompute of ``day`` and its data-quality check read, copied into
+    ``config``'s keyspace: the raw chunks of the day's read window and the speed layer's
+    minute views (totals and late events up to ``quality_late_hours`` after the day)."""
+    keyspace, copied = config.cassandra_keyspace, 0
+    margin = timedelta(minutes=config.batch_session_margin_minutes)
     for hour in utc_hours(*read_window(day, day, site.timezone, margin)):
         for row in cql.execute("SELECT JSON * FROM raw_event_chunks WHERE site_id = %s AND "
                                "hour = %s", (site.site_id, hour)):
             cql.execute(f"INSERT INTO {keyspace}.raw_event_chunks JSON %s", (row.json,))
             copied += 1
+    start, end = day_bounds(day, site.timezone)
+    for view in ("totals", "late"):
+        for hour in utc_hours(start, end + timedelta(hours=config.quality_late_hours)):
+            for row in cql.execute("SELECT JSON * FROM realtime_views WHERE site_id = %s AND "
+                                   "view_name = %s AND hour = %s",
+                                   (site.site_id, view, hour)):
+                cql.execute(f"INSERT INTO {keyspace}.realtime_views JSON %s", (row.json,))
+                copied += 1
     return copied
 
 
 def test_a_backfill_and_the_trigger_form_recompute_the_days_they_name(
         batch, airflow_db, cql, tmp_path_factory):
     """Airflow's parts as the local run runs them, in a keyspace of its own holding only
-    site K (and K's raw events of day D): unpausing the DAG (backfill and manual runs need
-    it) also starts the latest scheduled run, for every site of the keyspace.
+    site K (and K's raw events and speed-layer views of day D): unpausing the DAG
+    (backfill and manual runs need it) also starts the latest scheduled run, for every
+    site of the keyspace.
 
     1. ``airflow backfill create`` over three days before D (K had no events then: zero
        days, each closed by its own run);
@@ -344,8 +356,7 @@ def test_a_backfill_and_the_trigger_form_recompute_the_days_they_name(
     apply_schema(config, log=lambda _: None)
     cql.execute(f"INSERT INTO {config.cassandra_keyspace}.sites JSON %s", (cql.execute(
         "SELECT JSON * FROM sites WHERE site_id = %s", (k,)).one().json,))
-    margin = timedelta(minutes=config.batch_session_margin_minutes)
-    assert _copy_raw_day(cql, config.cassandra_keyspace, site, day, margin) > 0
+    assert _copy_day(cql, config, site, day) > 0
     today = datetime.now(ZoneInfo(site.timezone)).date()
     airflow = RunningAirflow(config).start()
     try:
