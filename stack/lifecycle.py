@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import psutil
 from analytics.config import Config
 from stack import process_groups, settings
 from stack.airflow import PARTS, airflow_home, pgid_file
+from stack.postgres import data_dir as postgres_data_dir
 from stack.services import Layout, Service, marker, services, title_marker
 from stack.supervisor import DOWN_STATES, RUNNING, Supervisor
 
@@ -174,11 +176,25 @@ def leftovers(config: Config) -> list[psutil.Process]:
     tag = marker(config)
     title = re.compile(re.escape(title_marker(config)) + r"(\]|\s|$)")
     home = str(airflow_home(config))
+    cluster = str(postgres_data_dir(config))  # PostgreSQL's command line names its folder
+    groups = set()
+    for part in PARTS:  # Airflow's parts record their process groups
+        try:
+            groups.add(int(pgid_file(config, part).read_text().strip()))
+        except (FileNotFoundError, ValueError):
+            pass
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info.get("cmdline") or []
-        if tag in cmdline or any(title.search(part) for part in cmdline):
+        if (tag in cmdline or cluster in cmdline
+                or any(title.search(part) for part in cmdline)):
             found.append(proc)
+            continue
+        try:
+            if os.getpgid(proc.pid) in groups:
+                found.append(proc)
+                continue
+        except (ProcessLookupError, PermissionError):
             continue
         try:
             if proc.environ().get("AIRFLOW_HOME") == home:
@@ -189,12 +205,9 @@ def leftovers(config: Config) -> list[psutil.Process]:
 
 
 def stop_leftovers(config: Config, timeout: float = 90.0) -> list[str]:
-    notes = []
-    for part in PARTS:  # children a killed Airflow part left in its old process group
-        notes += process_groups.end_recorded(pgid_file(config, part))
     procs = leftovers(config)
-    notes += [f"stopping pid {p.pid} ({_describe(p)}), left running by an earlier run "
-              "whose supervisor is gone" for p in procs]
+    notes = [f"stopping pid {p.pid} ({_describe(p)}), left running by an earlier run "
+             "whose supervisor is gone" for p in procs]
     for proc in procs:
         try:
             proc.terminate()
@@ -204,6 +217,8 @@ def stop_leftovers(config: Config, timeout: float = 90.0) -> list[str]:
     for proc in alive:
         proc.kill()
     psutil.wait_procs(alive, timeout=10)
+    for part in PARTS:  # what is left of a killed Airflow part's process group
+        notes += process_groups.end_recorded(pgid_file(config, part))
     return notes
 
 

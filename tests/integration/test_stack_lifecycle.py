@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import time
@@ -15,7 +16,7 @@ import psutil
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from analytics.config import Config
+from analytics.config import REPO_ROOT, Config
 from analytics.storage.migrate import migrate
 from analytics.storage.session import connect
 from stack import jars, lifecycle
@@ -27,18 +28,23 @@ pytestmark = [pytest.mark.integration, pytest.mark.lifecycle]
 
 
 @pytest.fixture(scope="module")
-def private(tmp_path_factory) -> Config:
+def private() -> Config:
+    # the state folder inside the repository: PostgreSQL runs as the `postgres` user when
+    # the tests run as root, and pytest's temporary folders are private to root
+    state = REPO_ROOT / f".state-lifecycle-{uuid.uuid4().hex[:6]}"
     base = Config.from_env()
     config = base.replace(
-        state_dir=tmp_path_factory.mktemp("stack"),
+        state_dir=state,
         kafka_port=19092, kafka_controller_port=19093,
         cassandra_port=19042, cassandra_storage_port=17000, write_api_port=18800,
-        read_api_port=18801, airflow_port=18880,
+        read_api_port=18801, airflow_port=18880, postgres_port=15433,
+        postgres_password="lifecycle-test", airflow_secret="lifecycle-test",
         cassandra_keyspace="analytics_lifecycle", start_timeout_s=150.0,
     )
     jars.resolve_all(config)
     yield config
     lifecycle.stop(config, log=lambda _: None)
+    shutil.rmtree(state, ignore_errors=True)
 
 
 def _pids(config: Config) -> dict[str, int]:
@@ -54,7 +60,7 @@ def _nothing_left(config: Config) -> None:
     assert lifecycle.leftovers(config) == []
     for port in (config.kafka_port, config.kafka_controller_port, config.cassandra_port,
                  config.cassandra_storage_port, config.write_api_port, config.read_api_port,
-                 config.airflow_port):
+                 config.airflow_port, config.postgres_port):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
 

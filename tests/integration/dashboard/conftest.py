@@ -77,8 +77,10 @@ def dashboard(stack, cql, tmp_path_factory):
         read.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module: Playwright's sync API runs an event loop while it is
+    open, and other modules' own sync_playwright() refuse to start inside it."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is not installed (make setup installs it)")
     from playwright.sync_api import sync_playwright
