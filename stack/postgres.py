@@ -14,6 +14,7 @@ import os
 import pwd
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from analytics.config import Config
@@ -114,29 +115,32 @@ def ready(config: Config) -> bool:
         conn.close()
 
 
-def ensure_database(config: Config, name: str) -> bool:
-    """Create database ``name`` if missing; True when it was created."""
+@contextmanager
+def _admin_cursor(config: Config):
+    """A cursor on the server's ``postgres`` database, outside a transaction (CREATE and
+    DROP DATABASE refuse to run inside one)."""
     conn = connect(config)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cur.fetchone():
-                return False
-            cur.execute(f'CREATE DATABASE "{_identifier(name)}"')
-            return True
+            yield cur
     finally:
         conn.close()
+
+
+def ensure_database(config: Config, name: str) -> bool:
+    """Create database ``name`` if missing; True when it was created."""
+    with _admin_cursor(config) as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone():
+            return False
+        cur.execute(f'CREATE DATABASE "{_identifier(name)}"')
+        return True
 
 
 def drop_database(config: Config, name: str) -> None:
-    conn = connect(config)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{_identifier(name)}" WITH (FORCE)')
-    finally:
-        conn.close()
+    with _admin_cursor(config) as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{_identifier(name)}" WITH (FORCE)')
 
 
 def _identifier(name: str) -> str:
