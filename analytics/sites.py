@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import queue
 import re
 import secrets
 import threading
@@ -11,6 +13,8 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+log = logging.getLogger(__name__)
 
 SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -109,35 +113,155 @@ class SiteRepository:
             (now, site.site_id))
 
 
-class CachedSites:
-    """Site lookups for the hot path: cached, refreshed after ``ttl_s``; unknown ids are
-    cached too (briefly) so a flood of bad ids does not hammer Cassandra."""
+class SitesUnavailable(RuntimeError):
+    """The store failed and no usable last-known answer is held for the site."""
 
-    def __init__(self, repository: SiteRepository, ttl_s: float = 30.0, miss_ttl_s: float = 5.0):
+
+class CachedSites:
+    """Site lookups for the hot path, which must not depend on Cassandra being up.
+
+    A known site is answered from memory. After ``ttl_s`` its settings are refreshed in
+    the background while the last-known ones keep being served, so a request never waits
+    for the store; when the store fails they are served for up to ``max_stale_s`` (logged
+    at most once a minute with their age), and a failed site is asked again only after
+    ``retry_s``. Unknown ids are cached for ``miss_ttl_s`` so a flood of bad ids does not
+    hammer the store; such a miss is looked up again synchronously (by :meth:`get`, off
+    the event loop). :class:`SitesUnavailable` only when the store fails for a site never
+    seen, or one last seen more than ``max_stale_s`` ago.
+    """
+
+    def __init__(self, repository: SiteRepository, ttl_s: float = 30.0,
+                 miss_ttl_s: float = 5.0, *, max_stale_s: float = 24 * 3600.0,
+                 retry_s: float = 5.0, max_entries: int = 100_000, clock=time.monotonic,
+                 executor=None):
         self.repository = repository
         self.ttl_s = ttl_s
         self.miss_ttl_s = miss_ttl_s
-        self._cache: dict[str, tuple[float, Site | None]] = {}
+        self.max_stale_s = max_stale_s
+        self.retry_s = retry_s
+        self.max_entries = max_entries
+        self.clock = clock
+        self.stale_served = 0
+        """How many answers came from last-known settings because the store failed."""
+        self._cache: dict[str, tuple[float, Site | None]] = {}  # id -> (fetched at, site)
         self._lock = threading.Lock()
+        self._retry_at: dict[str, float] = {}
+        self._refreshing: set[str] = set()
+        self._executor = executor
+        self._warned_at: float | None = None
 
     def cached(self, site_id: str) -> tuple[bool, Site | None]:
-        """(True, site or None) when the cache has a fresh answer, else (False, None)."""
-        hit = self._cache.get(site_id)
-        if hit and hit[0] > time.monotonic():
-            return True, hit[1]
-        return False, None
+        """(True, site or None) when memory has an answer (fresh, or a known site's
+        last-known settings, refreshed in the background); else (False, None)."""
+        entry = self._cache.get(site_id)
+        if entry is None:
+            return False, None
+        fetched_at, site = entry
+        age = self.clock() - fetched_at
+        if age < (self.ttl_s if site else self.miss_ttl_s):
+            return True, site
+        if site is None or age > self.max_stale_s:
+            return False, None
+        self._refresh_later(site_id)
+        return True, site
 
     def get(self, site_id: str) -> Site | None:
-        now = time.monotonic()
-        hit = self._cache.get(site_id)
-        if hit and hit[0] > now:
-            return hit[1]
-        site = self.repository.get(site_id)
+        """The site's settings, asking the store when memory has no fresh answer (blocks:
+        call it off the event loop)."""
+        entry = self._cache.get(site_id)
+        if entry and self.clock() - entry[0] < (self.ttl_s if entry[1] else self.miss_ttl_s):
+            return entry[1]
+        return self._fetch(site_id)
+
+    def forget(self, site_id: str) -> None:
+        """Drop what is held for a site (its settings were just changed here)."""
         with self._lock:
-            if len(self._cache) > 100_000:
-                self._cache.clear()
-            self._cache[site_id] = (now + (self.ttl_s if site else self.miss_ttl_s), site)
-        return site
+            self._cache.pop(site_id, None)
+            self._retry_at.pop(site_id, None)
+
+    # -- the store ----------------------------------------------------------------------
+    def _fetch(self, site_id: str) -> Site | None:
+        now = self.clock()
+        if now >= self._retry_at.get(site_id, now):
+            try:
+                site = self.repository.get(site_id)
+            except Exception as exc:
+                with self._lock:
+                    if len(self._retry_at) >= self.max_entries:  # a flood of unknown ids
+                        self._retry_at.clear()
+                    self._retry_at[site_id] = self.clock() + self.retry_s
+                return self._last_known(site_id, exc)
+            self._store(site_id, site)
+            return site
+        return self._last_known(site_id, None)  # failed moments ago: do not ask again yet
+
+    def _last_known(self, site_id: str, error: Exception | None) -> Site | None:
+        entry = self._cache.get(site_id)
+        age = None if entry is None else self.clock() - entry[0]
+        if age is None or age > self.max_stale_s:
+            held = ("nothing is held for it" if age is None else
+                    f"its last-known settings are {age:.0f} s old (limit {self.max_stale_s:.0f} s)")
+            log.error("site %r: the site store failed (%s) and %s", site_id,
+                      error or "recently", held)
+            raise SitesUnavailable(f"the settings of site {site_id!r} cannot be read now "
+                                   f"({error or 'store failing'})") from error
+        self.stale_served += 1
+        now = self.clock()
+        if self._warned_at is None or now - self._warned_at >= 60.0:
+            self._warned_at = now
+            log.warning("site store failing (%s): serving last-known settings of %r, %.0f s "
+                        "old (at most %.0f s); %d stale answers so far", error or "recently",
+                        site_id, age, self.max_stale_s, self.stale_served)
+        return entry[1]
+
+    def _store(self, site_id: str, site: Site | None) -> None:
+        with self._lock:
+            self._retry_at.pop(site_id, None)
+            if len(self._cache) >= self.max_entries:  # misses go first; real sites stay
+                for key in [k for k, (_, s) in self._cache.items() if s is None]:
+                    del self._cache[key]
+                if len(self._cache) >= self.max_entries:
+                    self._cache.clear()
+            self._cache[site_id] = (self.clock(), site)
+
+    # -- background refresh ---------------------------------------------------------------
+    def _refresh_later(self, site_id: str) -> None:
+        with self._lock:
+            if site_id in self._refreshing or self.clock() < self._retry_at.get(site_id, 0.0):
+                return
+            self._refreshing.add(site_id)
+            if self._executor is None:
+                self._executor = _DaemonWorker("site-cache-refresh")
+        self._executor.submit(self._refresh, site_id)
+
+    def _refresh(self, site_id: str) -> None:
+        try:
+            self._fetch(site_id)
+        except SitesUnavailable:
+            pass  # logged; the next request past the retry time tries again
+        finally:
+            with self._lock:
+                self._refreshing.discard(site_id)
+
+
+class _DaemonWorker:
+    """One daemon thread running submitted calls in order (a refresh stuck on a hung
+    store never holds up the process's exit)."""
+
+    def __init__(self, name: str):
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, fn, *args) -> None:
+        self._queue.put((fn, args))
+
+    def _run(self) -> None:
+        while True:
+            fn, args = self._queue.get()
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("background site refresh")
 
 
 def _from_row(row) -> Site:

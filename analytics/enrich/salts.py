@@ -9,9 +9,12 @@ what makes yesterday's visitor ids impossible to recompute.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import threading
 from typing import Protocol, runtime_checkable
+
+log = logging.getLogger(__name__)
 
 MAX_SALT_BYTES = 64
 """blake2b accepts keys of at most 64 bytes."""
@@ -79,3 +82,96 @@ class InMemoryRotatingSalts:
     def days(self) -> list[dt.date]:
         """The days whose salts are currently held (oldest first)."""
         return sorted(self._salts)
+
+
+class SaltsAhead:
+    """Daily salts held ahead of need, so that the hot path never waits for (or fails
+    with) the shared salt store.
+
+    A background thread asks ``store`` (the shared provider every process agrees through,
+    e.g. Cassandra) for today's and tomorrow's salt — so tomorrow's is held well before
+    00:00 UTC — every ``refresh_s``, retrying failures at the next round. ``salt_for``
+    only reads memory. A day not held yet (the store was down since before the day began,
+    or at the very start of a process) gets a random salt of this process, with a
+    warning; the shared salt replaces it as soon as the store answers, so processes agree
+    again once the store is back (visitors seen during the gap count once per process).
+    Salts of days before yesterday are forgotten.
+    """
+
+    def __init__(self, store: SaltProvider, *, refresh_s: float = 60.0,
+                 clock=None, salt_bytes: int = 32, start: bool = True,
+                 start_wait_s: float = 5.0) -> None:
+        if not 16 <= salt_bytes <= MAX_SALT_BYTES:
+            raise ValueError(f"salt_bytes must be 16..{MAX_SALT_BYTES}")
+        self.store = store
+        self.refresh_s = refresh_s
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.salt_bytes = salt_bytes
+        self.fallbacks_used = 0
+        """How many answers were a process-local salt because the shared one was missing."""
+        self._shared: dict[dt.date, bytes] = {}
+        self._local: dict[dt.date, bytes] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._first_round = threading.Event()
+        if start:  # the first round at start-up, so the first requests find the salts;
+            # waited for briefly only (a hung store must not stall the worker's boot)
+            threading.Thread(target=self._run, name="salts-ahead", daemon=True).start()
+            self._first_round.wait(start_wait_s)
+
+    def salt_for(self, day: dt.date) -> bytes:
+        salt = self._shared.get(day)
+        if salt is not None:
+            return salt
+        with self._lock:
+            salt = self._shared.get(day) or self._local.get(day)
+            if salt is None:
+                salt = self._local[day] = secrets.token_bytes(self.salt_bytes)
+                log.warning("no shared salt for %s yet (salt store unreachable?): this "
+                            "process uses its own until the store answers", day)
+                self._wake.set()  # ask the store again now
+            self.fallbacks_used += 1
+            return salt
+
+    def refresh(self) -> list[dt.date]:
+        """Fetch today's and tomorrow's salts if not held; forget old days. Returns the
+        days that could not be fetched (logged)."""
+        today = self.clock().astimezone(dt.UTC).date()
+        wanted = [today, today + dt.timedelta(days=1)]
+        wanted += [d for d in list(self._local) if d >= today - dt.timedelta(days=1)]
+        missing = []
+        for day in dict.fromkeys(wanted):
+            if day in self._shared:
+                continue
+            try:
+                salt = self.store.salt_for(day)
+            except Exception as exc:
+                log.warning("salt of %s not fetched from the store: %s", day, exc)
+                missing.append(day)
+                continue
+            with self._lock:
+                self._shared[day] = salt
+                self._local.pop(day, None)
+        self._forget_before(today - dt.timedelta(days=1))
+        return missing
+
+    def _forget_before(self, oldest_kept: dt.date) -> None:
+        with self._lock:
+            for held in (self._shared, self._local):
+                for day in [d for d in held if d < oldest_kept]:
+                    del held[day]
+
+    @property
+    def days(self) -> list[dt.date]:
+        """The days whose shared salts are held (oldest first)."""
+        return sorted(self._shared)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.refresh()
+            except Exception:  # never stop holding salts ahead
+                log.exception("salt refresh")
+            self._first_round.set()
+            self._wake.wait(self.refresh_s)
+            self._wake.clear()

@@ -46,6 +46,7 @@ from analytics.storage.adhoc_jobs import (
     iso,
 )
 from api.read import validation
+from api.read.query import QueryError, parse_day
 
 SCHEMA_VERSION = "1-0-0"
 SCHEMA_PATH = Path(__file__).with_name("schemas") / f"job-{SCHEMA_VERSION}.json"
@@ -111,7 +112,10 @@ def parse_spec(payload: object, site: Site, today: date) -> dict:
     if payload["site_id"] != site.site_id:
         raise JobError(f"site_id: {payload['site_id']!r} is not the site {site.site_id!r} "
                        "of this request")
-    start, end = date.fromisoformat(payload["start"]), date.fromisoformat(payload["end"])
+    try:
+        start, end = parse_day("start", payload["start"]), parse_day("end", payload["end"])
+    except QueryError as exc:
+        raise JobError(str(exc)) from None
     if end < start:
         raise JobError(f"end: {end} is before start {start}")
     if (end - start).days + 1 > MAX_DAYS:
@@ -131,7 +135,7 @@ def parse_spec(payload: object, site: Site, today: date) -> dict:
             "metrics": list(payload.get("metrics", defaults["metrics"])),
             "filters": [{"dimension": d, "op": op, "value": list(values)}
                         for d, op, values in sorted(filters)],
-            "limit": payload.get("limit", defaults["limit"])}
+            "limit": int(payload.get("limit", defaults["limit"]))}  # 10.0 is 10
 
 
 def spec_key(spec: dict, site: Site) -> str:

@@ -1,10 +1,12 @@
 """The OpenAPI 3.1 description the read service publishes at ``/api/v1/openapi.json``.
-The query model inside it is the JSON Schema of :mod:`api.read.query` itself, so the two
-cannot drift apart."""
+The query model and the ad-hoc job inside it are the JSON Schemas of :mod:`api.read.query`
+and :mod:`api.read.jobs` themselves, so they cannot drift apart; the document is
+self-contained (no reference leaves it)."""
 
 from __future__ import annotations
 
 from api.read import openapi_accounts
+from api.read.jobs import schema as job_schema
 from api.read.query import SCHEMA_VERSION, schema
 from api.read.reports import REALTIME_MINUTES
 from api.read.tables import TABLES
@@ -59,6 +61,7 @@ def document(version: str) -> dict:
             "securitySchemes": openapi_accounts.SECURITY_SCHEMES,
             "schemas": {
                 "Query": schema(),
+                "Job": job_schema(),
                 "Report": {"type": "object", "required": ["meta", "columns", "rows"],
                            "properties": {"meta": {"type": "object"},
                                           "columns": {"type": "array",
@@ -108,7 +111,7 @@ def document(version: str) -> dict:
                            "range, a funnel) as a Spark job over the raw events",
                 "operationId": "submitJob",
                 "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "/api/v1/schemas/job-1-0-0.json"}}}},
+                    "schema": {"$ref": "#/components/schemas/Job"}}}},
                 "responses": {"202": {"description": "the job, queued or running"},
                               "200": {"description": "a cached result's job"},
                               "429": {**_ERROR, "description": "too many jobs running"},

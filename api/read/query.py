@@ -10,6 +10,7 @@ query always means the same days in tests). A request that is not valid raises
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,14 @@ MAX_DAYS = 3 * 366
 """The longest range a report answers from views (longer questions are ad-hoc jobs)."""
 RATE_METRICS = frozenset({"bounce_rate", "visit_duration", "views_per_session",
                           "conversion_rate"})
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+"""The days a report, an export or a job may name. Events carry epoch-millisecond clocks
+that the event schema bounds by 3000-01-01 (``analytics/schemas/event``), so no day
+outside holds data; inside, every day has UTC bounds in every zone, and the date
+arithmetic of a range (its days, weeks, the 30 days before an end) cannot overflow, as it
+does for 9999-12-31 or, east of UTC, for 0001-01-01."""
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class QueryError(ValueError):
@@ -62,6 +71,22 @@ def schema() -> dict:
     return validation.load(SCHEMA_PATH)
 
 
+def parse_day(name: str, text: object) -> date:
+    """A ``YYYY-MM-DD`` day from :data:`FIRST_DAY` to :data:`LAST_DAY`, or
+    :class:`QueryError` naming the field ``name``."""
+    if not isinstance(text, str) or not _DAY.fullmatch(text):
+        shown = text[:40] if isinstance(text, str) else text
+        raise QueryError(f"{name}: {shown!r} is not a date (YYYY-MM-DD)")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise QueryError(f"{name}: {text!r} is not a date ({exc})") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise QueryError(f"{name}: {day} is outside {FIRST_DAY}..{LAST_DAY}, the days "
+                         "Sitelens can hold")
+    return day
+
+
 def _reason(error) -> str:
     where = "/".join(str(p) for p in error.absolute_path) or "query"
     return f"{where}: {error.message}"
@@ -74,11 +99,8 @@ def parse_query(payload: object) -> Query:
         raise QueryError("; ".join(_reason(e) for e in errors[:5]))
     defaults = {k: v.get("default") for k, v in schema()["properties"].items()}
     values = {**defaults, **payload}
-    try:
-        start = date.fromisoformat(values["start"]) if values.get("start") else None
-        end = date.fromisoformat(values["end"]) if values.get("end") else None
-    except ValueError as exc:
-        raise QueryError(f"start/end: {exc}") from None
+    start = parse_day("start", values["start"]) if values.get("start") else None
+    end = parse_day("end", values["end"]) if values.get("end") else None
     if values["date_range"] == "custom":
         if end < start:
             raise QueryError(f"end: {end} is before start {start}")
@@ -98,7 +120,8 @@ def parse_query(payload: object) -> Query:
         metrics=tuple(values["metrics"]), dimensions=tuple(values["dimensions"]),
         filters=filters, interval=values["interval"],
         order_by=tuple((o["field"], o.get("desc", True)) for o in values["order_by"]),
-        limit=values["limit"], offset=values["offset"])
+        # JSON Schema's "integer" takes 10.0 too: slices and pages need an int
+        limit=int(values["limit"]), offset=int(values["offset"]))
 
 
 def resolve_days(query: Query, timezone: str, now: datetime) -> tuple[date, date]:

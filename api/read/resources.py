@@ -21,12 +21,13 @@ from zoneinfo import ZoneInfo
 import falcon
 import orjson
 
+from analytics import client_json
 from analytics.sites import CachedSites, Site
 from analytics.storage.accounts import ADMIN
 from api.read import render
 from api.read.auth import public
 from api.read.exports import closed_through, export_rows
-from api.read.query import QueryError, parse_query
+from api.read.query import FIRST_DAY, QueryError, parse_day, parse_query
 from api.read.reports import NeedsJob, Reports
 from api.read.tables import TABLES
 
@@ -49,9 +50,11 @@ class Access:
     def __init__(self, sites: CachedSites):
         self.sites = sites
 
-    def site(self, req, site_id: str | None) -> Site:
+    def site(self, req, site_id: object) -> Site:
         if not site_id:
             raise bad_request("site_id: required")
+        if not isinstance(site_id, str):
+            raise bad_request("site_id: must be a site id (a string)")
         principal = req.context.principal
         if not principal.may_read(site_id):
             raise falcon.HTTPForbidden(title="forbidden",
@@ -94,9 +97,19 @@ def read_json(req, limit: int) -> object:
         raise falcon.HTTPContentTooLarge(title="body_too_large",
                                          description=f"more than {limit} bytes")
     try:
-        return orjson.loads(body)
+        document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise bad_request(f"body: not JSON ({exc})", "invalid_json") from None
+    return _shallow(document, "")
+
+
+def _shallow(document, field: str):
+    """``document`` if it nests at most ``MAX_DEPTH`` levels (400 ``too_deep``)."""
+    try:
+        client_json.check_depth(document)
+    except client_json.ClientJSONError as exc:
+        raise bad_request(f"{field}{exc.detail}", "too_deep") from None
+    return document
 
 
 def read_object(req, limit: int) -> dict:
@@ -133,6 +146,7 @@ def query_from_params(params: dict) -> dict:
             doc["filters"] = orjson.loads(params["filters"])
         except orjson.JSONDecodeError:
             raise bad_request("filters: must be a JSON array") from None
+        _shallow(doc["filters"], "filters: ")
     return doc
 
 
@@ -213,14 +227,15 @@ def readable_sites(sites: CachedSites, principal) -> list[dict]:
 
 
 def export_range(req, site: Site, today: date) -> tuple[date, date]:
-    """``start``/``end`` parameters (default: the 30 days up to yesterday)."""
+    """``start``/``end`` parameters (default: the 30 days up to yesterday, from
+    :data:`FIRST_DAY` at the earliest)."""
     try:
-        start = date.fromisoformat(req.get_param("start")) if req.get_param("start") else None
-        end = date.fromisoformat(req.get_param("end")) if req.get_param("end") else None
-    except ValueError as exc:
-        raise bad_request(f"start/end: {exc}") from None
+        start = parse_day("start", req.get_param("start")) if req.get_param("start") else None
+        end = parse_day("end", req.get_param("end")) if req.get_param("end") else None
+    except QueryError as exc:
+        raise bad_request(str(exc)) from None
     end = end or today - timedelta(days=1)
-    start = start or end - timedelta(days=29)
+    start = start or max(FIRST_DAY, end - timedelta(days=29))
     if end < start:
         raise bad_request(f"end: {end} is before start {start}")
     if (end - start).days > 3 * 366:
@@ -313,8 +328,11 @@ class JobsResource:
         from api.read.jobs import JobError, JobsBusy
 
         spec = read_json(req, self.body_limit)
-        site_id = spec.get("site_id") if isinstance(spec, dict) else None
-        site = self.access.site(req, site_id)
+        if not isinstance(spec, dict):
+            raise bad_request("job: must be a JSON object", "invalid_job")
+        if not isinstance(spec.get("site_id"), str) or not spec["site_id"]:
+            raise bad_request("site_id: must be a site id (a string)", "invalid_job")
+        site = self.access.site(req, spec["site_id"])
         try:
             job = self.jobs.submit(site, spec, now())
         except JobError as exc:
@@ -336,7 +354,15 @@ class JobsResource:
             raise falcon.HTTPConflict(title="not_ready", description=(
                 f"job {job_id} is {job['status']}" + (f": {job['error']}"
                                                      if job.get("error") else "")))
-        result = self.jobs.result(job_id)
+        from api.read.jobs import JobNotReady
+
+        try:
+            result = self.jobs.result(job_id)
+        except JobNotReady as exc:  # it timed out between the two reads
+            raise falcon.HTTPConflict(title="not_ready", description=(
+                f"job {job_id} is {exc.job['status']}")) from None
+        if result is None:
+            raise falcon.HTTPNotFound(title="unknown_job", description=f"no job {job_id!r}")
         if wants_csv(req):
             columns = result["columns"]
             render.csv_response(resp, columns, [dict(zip(columns, r, strict=False))

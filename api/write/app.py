@@ -8,16 +8,20 @@ import logging
 
 import falcon
 import falcon.asgi
+import orjson
 
 from analytics.config import Config
-from analytics.enrich import RequestContext, SiteSettings, build_pipeline
-from analytics.sites import CachedSites, Site, SiteRepository
+from analytics.enrich import RequestContext, SaltProvider, SiteSettings, build_pipeline
+from analytics.enrich.salts import SaltsAhead
+from analytics.sites import CachedSites, Site, SiteRepository, SitesUnavailable
 from analytics.storage.salts import CassandraSalts
 from analytics.storage.session import connect
+from api.write import openapi
 from api.write.intake import Intake, Request
 from api.write.ratelimit import RateLimiter
 from api.write.resources import (
     CollectResource,
+    DocumentResource,
     HealthResource,
     MeasurementProtocolResource,
     MetricsResource,
@@ -25,9 +29,10 @@ from api.write.resources import (
     StaticFileResource,
 )
 from api.write.sink import KafkaSink
-from api.write.spool import Spool
+from api.write.spool import Spool, SpoolError
 
 log = logging.getLogger(__name__)
+API_VERSION = "1.0.0"
 
 
 def context_factory(request: Request, site: Site) -> RequestContext:
@@ -40,13 +45,22 @@ def context_factory(request: Request, site: Site) -> RequestContext:
         source=request.source)
 
 
-def create_app(config: Config, multiprocess_dir: str | None = None) -> falcon.asgi.App:
-    _cluster, session = connect(config, config.cassandra_keyspace)
-    sites = CachedSites(SiteRepository(session), ttl_s=config.site_cache_ttl_s)
-    sink = KafkaSink({"bootstrap.servers": config.bootstrap_servers,
-                      "linger.ms": config.kafka_linger_ms}, Spool(config.spool_path),
-                     delivery_timeout_ms=config.kafka_delivery_timeout_ms)
-    pipeline = build_pipeline(config, CassandraSalts(session))
+def create_app(config: Config, multiprocess_dir: str | None = None, *, sites=None,
+               sink=None, salts: SaltProvider | None = None) -> falcon.asgi.App:
+    """The app. Collaborators that are not given are built here (Cassandra for sites and
+    salts, Kafka and the spool for the sink); tests pass in-memory ones and connect to
+    nothing (``tests/unit/api/write/fakes.py``)."""
+    session = None
+    if sites is None or salts is None:
+        _cluster, session = connect(config, config.cassandra_keyspace)
+    if sites is None:
+        sites = CachedSites(SiteRepository(session), ttl_s=config.site_cache_ttl_s)
+    if sink is None:
+        sink = KafkaSink({"bootstrap.servers": config.bootstrap_servers,
+                          "linger.ms": config.kafka_linger_ms}, Spool(config.spool_path),
+                         delivery_timeout_ms=config.kafka_delivery_timeout_ms)
+    pipeline = build_pipeline(config, salts if salts is not None
+                              else SaltsAhead(CassandraSalts(session)))
     intake = Intake(config, sites, pipeline, sink, context_factory)
     limiter = RateLimiter(config.rate_limit_per_s, config.rate_limit_burst)
 
@@ -62,9 +76,20 @@ def create_app(config: Config, multiprocess_dir: str | None = None) -> falcon.as
     if config.serve_demo:
         app.add_route("/demo", StaticFileResource(config.demo_page, "text/html", 0))
     app.add_route("/healthz", HealthResource(sink))
+    app.add_route("/openapi.json", DocumentResource(
+        orjson.dumps(openapi.document(config, API_VERSION))))
     app.add_route("/metrics", MetricsResource(multiprocess_dir, sink))
     app.add_error_handler(Exception, _internal_error)
+    app.add_error_handler((SpoolError, SitesUnavailable), _not_kept)
     return app
+
+
+async def _not_kept(req, resp, exc, params):
+    """Nothing could keep the event (the spool failed, the site was never seen and the
+    store is down): 503 with Retry-After, so the client tries again; never a 2xx."""
+    log.error("event not accepted on %s %s: %s", req.method, req.path, exc)
+    raise falcon.HTTPServiceUnavailable(title="not_kept", retry_after=5,
+                                        description="the event could not be kept now; retry")
 
 
 async def _internal_error(req, resp, exc, params):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from analytics import client_json
 from analytics.config import Config
 from analytics.enrich import Refused
 from analytics.event_schema import envelope_validator
@@ -67,12 +68,12 @@ class Intake:
 
     # -- entry points ---------------------------------------------------------------------------
     async def collect_json(self, body: bytes, request: Request) -> Outcome:
-        """A JSON body holding one event object or an array of them."""
+        """A JSON body holding one event object or an array of them (strict JSON, nested
+        at most :data:`analytics.client_json.MAX_DEPTH` levels)."""
         try:
-            payload = orjson.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise await self.refuse(400, "malformed_json", f"body is not valid JSON ({exc})",
-                                    request, body) from None
+            payload = client_json.loads(body)
+        except client_json.ClientJSONError as exc:  # malformed_json, too_deep
+            raise await self.refuse(400, exc.reason, exc.detail, request, body) from None
         if isinstance(payload, dict):
             events = [payload]
         elif isinstance(payload, list):
@@ -95,7 +96,7 @@ class Intake:
             raise await self.refuse(400, "schema_violation", "; ".join(problems[:5]), request,
                                     body)
         sites = {}
-        for site_id in {e["site_id"] for e in events}:
+        for site_id in dict.fromkeys(e["site_id"] for e in events):  # in request order
             site = await self.site(site_id)
             if site is None:
                 raise await self.refuse(404, "unknown_site",

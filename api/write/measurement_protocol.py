@@ -9,13 +9,30 @@ properties.
 
 from __future__ import annotations
 
+from analytics import client_json
+
 MAX_EVENTS = 25
 PAGE_PARAMS = {"page_location", "page_referrer", "page_title", "engagement_time_msec",
                "session_id", "language", "screen_resolution"}
 
 
 class MeasurementProtocolError(ValueError):
-    pass
+    """The payload is refused; ``reason`` is the key it is counted by."""
+
+    def __init__(self, detail: str, reason: str = "malformed_mp_payload"):
+        super().__init__(detail)
+        self.reason = reason
+
+
+def envelopes_from_body(site_id: str, body: bytes, received_at_ms: int) -> list[dict]:
+    """A request body -> envelopes. Strict JSON (:mod:`analytics.client_json`: no lone
+    surrogates, no infinite numbers), nested at most ``MAX_DEPTH`` levels (``too_deep``)."""
+    try:
+        payload = client_json.loads(body)
+    except client_json.ClientJSONError as exc:
+        reason = exc.reason if exc.reason == "too_deep" else "malformed_mp_payload"
+        raise MeasurementProtocolError(exc.detail, reason) from None
+    return to_envelopes(site_id, payload, received_at_ms)
 
 
 def to_envelopes(site_id: str, body: object, received_at_ms: int) -> list[dict]:

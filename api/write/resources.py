@@ -12,7 +12,7 @@ import falcon
 
 from api.write import counters
 from api.write.intake import Intake, Rejected, Request
-from api.write.measurement_protocol import MeasurementProtocolError, to_envelopes
+from api.write.measurement_protocol import MeasurementProtocolError, envelopes_from_body
 from api.write.ratelimit import RateLimiter
 
 # The smallest transparent GIF (43 bytes).
@@ -54,9 +54,9 @@ class _Intake:
 
     async def check_rate(self, request: Request) -> None:
         if not self.limiter.allow(request.ip):
-            raise await self.intake.refuse(429, "rate_limited",
-                                           f"more than {self.limiter.rate:g} requests/s from "
-                                           "this client", request, None)
+            counters.REFUSED.labels("rate_limited").inc()  # counted only, never published
+            raise Rejected(429, "rate_limited",
+                           f"more than {self.limiter.rate:g} requests/s from this client")
 
     async def read_body(self, req, request: Request) -> bytes:
         limit = self.intake.config.max_body_bytes
@@ -159,10 +159,9 @@ class MeasurementProtocolResource(_Intake):
                                           "api_secret is missing or does not match the site's "
                                           "Measurement Protocol secret", request, body)
             try:
-                envelopes = to_envelopes(site_id, json.loads(body), request.received_at_ms)
-            except (ValueError, MeasurementProtocolError) as exc:
-                raise await intake.refuse(400, "malformed_mp_payload", str(exc), request,
-                                          body) from None
+                envelopes = envelopes_from_body(site_id, body, request.received_at_ms)
+            except MeasurementProtocolError as exc:
+                raise await intake.refuse(400, exc.reason, str(exc), request, body) from None
             outcome = await intake.accept(envelopes, request, body)
         except Rejected as error:
             self.fail(resp, error)
@@ -192,6 +191,18 @@ class StaticFileResource:
             return
         resp.content_type = self.content_type
         resp.data = data
+
+
+class DocumentResource:
+    """A static JSON document (the OpenAPI description)."""
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+    async def on_get(self, req, resp):
+        resp.content_type = falcon.MEDIA_JSON
+        resp.cache_control = ["max-age=300"]
+        resp.data = self.body
 
 
 class HealthResource:

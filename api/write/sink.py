@@ -1,9 +1,16 @@
 """Kafka sink of the write service: acknowledged by Kafka, or durably spooled.
 
 ``publish`` returns only when every record is either acknowledged by the brokers
-(idempotent producer, ``acks=all``) or fsynced to the on-disk spool. When a delivery fails
-the sink opens its breaker: later records go straight to the spool (in order behind the
-ones already there) until a relay thread has replayed the whole spool into Kafka.
+(idempotent producer, ``acks=all``) or committed to the on-disk spool; when the spool
+cannot keep them it raises :class:`~api.write.spool.SpoolError` and the request must not
+be answered 2xx. When a delivery fails the sink opens its breaker: later records go
+straight to the spool (in order behind the ones already there) until a relay thread has
+replayed the whole spool into Kafka.
+
+A fatal producer error (``KafkaError.fatal()``, e.g. the idempotence state is lost) makes
+the producer useless for good; the poll thread then replaces it with a new one (the old
+one's queued records fail and are spooled by their requests). Meanwhile
+:meth:`KafkaSink.kafka_reachable` answers False, so ``/healthz`` says Kafka is down.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ import time
 from dataclasses import dataclass
 
 from api.write import counters
-from api.write.spool import Record, Spool
+from api.write.producer_state import ProducerState
+from api.write.spool import PartialDelivery, Record, Spool
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +34,28 @@ class Published:
     spooled: int = 0
 
 
-class DeliveryFailed(RuntimeError):
+class DeliveryFailed(PartialDelivery):
     pass
+
+
+def _confluent_producer(settings: dict):
+    from confluent_kafka import Producer
+
+    return Producer(settings)
+
+
+def _produce_errors() -> tuple[type[BaseException], ...]:
+    """What ``produce`` raises for a record it did not take: a full queue, or a producer
+    in a fatal state (KafkaException ``_FATAL``)."""
+    from confluent_kafka import KafkaException
+
+    return BufferError, KafkaException
 
 
 class KafkaSink:
     def __init__(self, producer_settings: dict, spool: Spool, delivery_timeout_ms: int,
-                 relay_interval_s: float = 1.0):
-        from confluent_kafka import Producer
-
+                 relay_interval_s: float = 1.0, *, producer_factory=_confluent_producer,
+                 start: bool = True, replace_backoff_s: float = 1.0):
         self.settings = {
             "enable.idempotence": True,
             "acks": "all",
@@ -44,15 +65,50 @@ class KafkaSink:
             "log_level": 2,  # broker-down noise every 50 ms; /healthz and /metrics tell
             **producer_settings,
         }
-        self.producer = Producer(self.settings)
         self.spool = spool
         self.wait_s = delivery_timeout_ms / 1000 + 2.0
         self.relay_interval_s = relay_interval_s
+        self._factory = producer_factory
+        self._produce_errors = _produce_errors()
+        self.state = ProducerState(replace_backoff_s)
+        self.producer = self._new_producer()
         self._breaker_open = threading.Event()
+        self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._poll_loop, daemon=True, name="kafka-poll"),
                          threading.Thread(target=self._relay_loop, daemon=True, name="spool-relay")]
-        for thread in self._threads:
-            thread.start()
+        if start:
+            for thread in self._threads:
+                thread.start()
+
+    # -- the producer and its replacement after a fatal error -------------------------------
+    def _new_producer(self):
+        generation = self.state.generation + 1
+        producer = self._factory({**self.settings, "error_cb": (
+            lambda err, g=generation: self.state.on_error(g, err))})
+        self.state.generation = generation
+        return producer
+
+    def replace_producer_if_fatal(self) -> bool:
+        """After a fatal error: a new producer for new records; the old one's queued
+        records are purged (their delivery reports fail them, so they are spooled)."""
+        if not self.state.replacement_due():
+            return False
+        old = self.producer
+        try:
+            self.producer = self._new_producer()
+        except Exception as exc:  # keep the old (failing) one; try again after the backoff
+            log.error("Kafka producer could not be recreated: %s", exc)
+            self.state.replacement_failed(str(exc))
+            return False
+        self.state.replaced()
+        log.warning("Kafka producer recreated after a fatal error (producer #%d)",
+                    self.state.generation)
+        try:
+            old.purge()
+            old.flush(self.wait_s)
+        except Exception as exc:  # the old producer is being dropped either way
+            log.warning("settling the failed Kafka producer: %s", exc)
+        return True
 
     # -- the hot path (on the event loop) --------------------------------------------------------
     async def publish(self, records: list[Record]) -> Published:
@@ -81,18 +137,21 @@ class KafkaSink:
         remaining = [len(records)]
 
         def settle(index: int, ok: bool) -> None:  # on the event loop
+            if outcome[index] is not None:
+                return
             outcome[index] = ok
             remaining[0] -= 1
             if remaining[0] == 0 and not done.done():
                 done.set_result(None)
 
+        producer = self.producer
         for index, (topic, key, value) in enumerate(records):
             try:
-                self.producer.produce(
+                producer.produce(
                     topic, value=value.encode(), key=key.encode() if key else None,
                     on_delivery=lambda err, _msg, i=index: _on_loop(loop, settle, i,
                                                                    err is None))
-            except BufferError:
+            except self._produce_errors:
                 settle(index, False)
         try:
             await asyncio.wait_for(asyncio.shield(done), self.wait_s)
@@ -101,43 +160,42 @@ class KafkaSink:
         return [r for r, ok in zip(records, outcome, strict=True) if not ok]
 
     # -- the relay (a thread) ---------------------------------------------------------------------
-    def _produce_and_wait(self, records: list[Record]) -> list[Record]:
-        """Produce and wait for every delivery report; return the records not delivered."""
+    def _produce_and_wait(self, records: list[Record]) -> list[int]:
+        """Produce and wait for every delivery report; return the indexes delivered."""
         done = threading.Event()
         outcome: dict[int, bool] = {}
         lock = threading.Lock()
         total = len(records)
 
-        def report(index):
-            def callback(err, _msg):
-                with lock:
-                    outcome[index] = err is None
-                    if len(outcome) == total:
-                        done.set()
-            return callback
+        def settle(index: int, ok: bool) -> None:
+            with lock:
+                outcome.setdefault(index, ok)
+                if len(outcome) == total:
+                    done.set()
 
+        producer = self.producer
         for index, (topic, key, value) in enumerate(records):
             try:
-                self.producer.produce(topic, value=value.encode(),
-                                      key=key.encode() if key else None,
-                                      on_delivery=report(index))
-            except BufferError:
-                with lock:
-                    outcome[index] = False
-                    if len(outcome) == total:
-                        done.set()
+                producer.produce(topic, value=value.encode(), key=key.encode() if key else None,
+                                 on_delivery=lambda err, _msg, i=index: settle(i, err is None))
+            except self._produce_errors:
+                settle(index, False)
         done.wait(self.wait_s)
         with lock:
-            return [r for i, r in enumerate(records) if not outcome.get(i, False)]
+            return [i for i in range(total) if outcome.get(i, False)]
 
     # -- background -----------------------------------------------------------------------------
     def _poll_loop(self) -> None:
-        while True:  # a daemon thread: it ends with the worker
-            self.producer.poll(0.05)
+        while not self._stop.is_set():  # a daemon thread: it ends with the worker
+            try:
+                self.producer.poll(0.05)
+                self.replace_producer_if_fatal()
+            except Exception as exc:  # never let the delivery reports stop
+                log.warning("kafka poll: %s", exc)
+                time.sleep(0.05)
 
     def _relay_loop(self) -> None:
-        while True:
-            time.sleep(self.relay_interval_s)
+        while not self._stop.wait(self.relay_interval_s):
             try:
                 self.relay_once()
             except Exception as exc:  # keep relaying; the spool keeps the records
@@ -157,19 +215,38 @@ class KafkaSink:
         return sent
 
     def _send_or_raise(self, records: list[Record]) -> None:
-        failed = self._produce_and_wait(records)
-        if failed:
-            raise DeliveryFailed(f"{len(failed)} of {len(records)} spooled records not delivered")
+        delivered = self._produce_and_wait(records)
+        if len(delivered) < len(records):
+            raise DeliveryFailed(f"{len(records) - len(delivered)} of {len(records)} spooled "
+                                 "records not delivered", delivered)
 
     def kafka_reachable(self, timeout: float = 1.0) -> bool:
+        """True when the brokers answer and the producer can produce (not failed fatally)."""
+        if self.state.fatal_error is not None:
+            return False
         try:
             return bool(self.producer.list_topics(timeout=timeout).brokers)
         except Exception:
             return False
 
+    def kafka_state(self) -> dict:
+        """What ``/healthz`` can show about the producer (besides reachability)."""
+        return self.state.as_json()
+
     @property
     def breaker_open(self) -> bool:
         return self._breaker_open.is_set()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the background threads and flush what the producer still holds."""
+        self._stop.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
+        try:
+            self.producer.flush(timeout)
+        except Exception as exc:
+            log.warning("flushing the Kafka producer: %s", exc)
 
 
 def _on_loop(loop, callback, *args) -> None:

@@ -1,157 +1,227 @@
-"""A durable on-disk spool for records that Kafka could not take.
+"""A durable on-disk spool for records that Kafka could not take, on SQLite.
 
-Records are appended as JSON lines to segment files ``seg-<ns>-<pid>.jsonl`` and fsynced
-before the caller answers 2xx. Every gunicorn worker appends to the same newest segment
-(under an exclusive ``flock``), so the spool holds records in the order they were accepted
-across workers. Draining (one drainer at a time, ``drain.lock``) first seals the oldest
-segment by renaming it to ``.draining`` — writers then start a new segment — sends its lines
-in order, records progress in ``.offset`` after each acknowledged batch, and deletes it.
-Segments left by a dead process or a crashed drainer are drained like any other, oldest
-first, so the spool survives a restart of the service.
+One database file, ``spool.sqlite3``, in WAL mode with ``synchronous=FULL``: ``append``
+returns only after its transaction committed, i.e. after the write-ahead log was fsynced,
+so a record the client was answered 2xx for survives a crash of the process or the
+machine. A writer killed mid-transaction (or a torn page at the end of the log) leaves
+nothing behind that SQLite does not discard on recovery; committed records are never
+merged with it. Every gunicorn worker writes to the same file (SQLite serialises writers;
+a busy timeout covers the wait), so the spool holds records in the order they were
+committed across workers. Any write error (disk full, the size cap, I/O) raises
+:class:`SpoolError`: the caller must then answer non-2xx.
+
+Draining (one drainer at a time across processes, ``drain.lock``) reads the oldest records
+in bounded batches, hands each batch to ``send`` and deletes what Kafka acknowledged, so a
+long outage never loads the backlog into memory. A spool folder of the earlier
+hand-written format (``seg-*.jsonl`` segments) is migrated on first open
+(:mod:`api.write.spool_migration`).
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
+import sqlite3
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 Record = tuple[str, str | None, str]  # (topic, key, value)
-OPEN, SEALED = ".jsonl", ".draining"
+DB_NAME = "spool.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    seq   INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: order of commit
+    topic TEXT NOT NULL,
+    key   TEXT,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS migrated_segments (name TEXT PRIMARY KEY);
+"""
+
+
+_INHERITED: list[sqlite3.Connection] = []
+
+
+class SpoolError(RuntimeError):
+    """The spool could not keep records (disk full, size cap, I/O error, locked too long):
+    nothing of the request may be acknowledged."""
+
+
+class PartialDelivery(RuntimeError):
+    """Raised by a ``send`` when only some records of a batch were acknowledged; those at
+    the indexes in ``delivered`` are deleted, the others stay at the head of the spool."""
+
+    def __init__(self, message: str, delivered: list[int]):
+        super().__init__(message)
+        self.delivered = delivered
 
 
 class Spool:
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *, busy_timeout_s: float = 10.0,
+                 max_bytes: int | None = None, wal_limit_bytes: int = 16 * 1024 * 1024):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._handle = None
-        self._path: Path | None = None
-        self._lock = threading.Lock()
+        self.path = self.directory / DB_NAME
+        self.busy_timeout_s = busy_timeout_s
+        self.max_bytes = max_bytes
+        self.wal_limit_bytes = wal_limit_bytes
+        self._local = threading.local()
+        with _flock(self.directory / "spool.lock"):  # one opener at a time: schema, migration
+            try:
+                self.migrated = self._open()
+            except sqlite3.Error as exc:
+                raise SpoolError(f"cannot open the spool {self.path}: {exc}") from exc
+
+    def _open(self) -> int:
+        """Create the database if needed; move an old-format spool in (how many records)."""
+        from api.write.spool_migration import migrate_segments
+
+        connection = self._connection()
+        # auto_vacuum must be chosen before the first table exists (a new file)
+        connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+            raise SpoolError(f"{self.path}: SQLite refused WAL mode")
+        connection.executescript(_SCHEMA)
+        _fsync_dir(self.directory)
+        return migrate_segments(self.directory, connection)
+
+    # -- connections: one per thread and process ----------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():  # new thread, or a forked child
+            if getattr(local, "connection", None) is not None:
+                # a connection of the parent process: never use it, and never close it here
+                # (closing would drop this process's POSIX locks on the file)
+                _INHERITED.append(local.connection)
+            connection = sqlite3.connect(self.path, timeout=self.busy_timeout_s,
+                                         isolation_level=None)  # explicit transactions
+            connection.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
+            connection.execute("PRAGMA synchronous=FULL")  # fsync the log at every commit
+            connection.execute(f"PRAGMA journal_size_limit={self.wal_limit_bytes}")
+            if self.max_bytes:
+                page = connection.execute("PRAGMA page_size").fetchone()[0]
+                connection.execute(f"PRAGMA max_page_count={max(1, self.max_bytes // page)}")
+            local.connection, local.pid = connection, os.getpid()
+        return local.connection
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None and self._local.pid == os.getpid():
+            connection.close()
+        self._local = threading.local()
 
     # -- writing ---------------------------------------------------------------------------
     def append(self, records: list[Record]) -> None:
+        """Keep ``records`` (in order); returns only once they are committed to disk."""
         if not records:
             return
-        data = "".join(json.dumps({"t": t, "k": k, "v": v}, separators=(",", ":")) + "\n"
-                       for t, k, v in records).encode()
-        with self._lock:
-            while True:
-                handle = self._current()
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    if not self._still_open(handle):  # sealed or drained meanwhile
-                        continue
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                    return
-                finally:
-                    if not handle.closed:
-                        fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _still_open(self, handle) -> bool:
+        rows = [(topic, key, value.encode()) for topic, key, value in records]
         try:
-            same = os.stat(self._path).st_ino == os.fstat(handle.fileno()).st_ino
-        except FileNotFoundError:
-            same = False
-        if not same:
-            handle.close()
-            self._handle = None
-        return same
+            with self._transaction() as connection:
+                connection.executemany(
+                    "INSERT INTO records (topic, key, value) VALUES (?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise SpoolError(f"could not spool {len(rows)} records to {self.path}: "
+                             f"{exc}") from exc
 
-    def _current(self):
-        """The newest open segment (any process's), or a new one."""
-        if self._handle is not None:
-            return self._handle
-        newest = [p for p in self._segments() if p.suffix == OPEN]
-        path = newest[-1] if newest else self.directory / (
-            f"seg-{time.time_ns():020d}-{os.getpid()}{OPEN}")
-        self._handle = open(path, "ab")  # noqa: SIM115
-        self._path = path
-        if not newest:
-            _fsync_dir(self.directory)
-        return self._handle
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")  # the write lock now, not at the first write
+        try:
+            yield connection
+            connection.execute("COMMIT")  # returns once the log is fsynced
+        except BaseException:
+            if connection.in_transaction:  # a failed COMMIT may leave it open
+                try:
+                    connection.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
 
     # -- reading ---------------------------------------------------------------------------
-    def _segments(self) -> list[Path]:
-        return sorted((p for p in self.directory.glob("seg-*") if p.suffix in (OPEN, SEALED)),
-                      key=lambda p: p.name.split(".")[0])
-
     def pending(self) -> bool:
-        with os.scandir(self.directory) as entries:
-            return any(e.name.startswith("seg-") and e.name.endswith((OPEN, SEALED))
-                       for e in entries)
+        """Whether anything waits (a few microseconds: fine on the event loop)."""
+        return self._read("SELECT EXISTS (SELECT 1 FROM records)") == 1
 
     def pending_count(self) -> int:
-        total = 0
-        for path in self._segments():
-            try:
-                lines = path.read_bytes().count(b"\n")
-            except FileNotFoundError:
-                continue
-            total += max(0, lines - _read_offset(path))
-        return total
+        return self._read("SELECT count(*) FROM records")
+
+    def _read(self, query: str):
+        try:
+            return self._connection().execute(query).fetchone()[0]
+        except sqlite3.Error as exc:
+            raise SpoolError(f"could not read the spool {self.path}: {exc}") from exc
 
     def drain(self, send: Callable[[list[Record]], None], batch: int = 500) -> int:
-        """Send spooled records oldest first; return how many were sent.
+        """Send spooled records oldest first, ``batch`` at a time; return how many were
+        acknowledged (and deleted).
 
         ``send`` must raise when a batch was not fully acknowledged; draining then stops
-        and resumes after the last acknowledged batch next time.
+        and resumes with the unacknowledged records next time (a :class:`PartialDelivery`
+        names the ones that were, which are deleted). Records committed while draining are
+        drained too, so this returns once the spool is empty (or a send failed).
         """
-        with open(self.directory / "drain.lock", "a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+        with _flock(self.directory / "drain.lock", blocking=False) as locked:
+            if not locked:
                 return 0  # another worker is draining
+            connection = self._connection()
             sent = 0
-            for path in self._segments():
-                sealed = path if path.suffix == SEALED else _seal(path)
-                if sealed is None:
-                    continue
-                sent += _drain_segment(sealed, send, batch)
+            try:
+                while True:
+                    rows = connection.execute(
+                        "SELECT seq, topic, key, value FROM records ORDER BY seq LIMIT ?",
+                        (batch,)).fetchall()
+                    if not rows:
+                        break
+                    try:
+                        send([(topic, key, bytes(value).decode())
+                              for _seq, topic, key, value in rows])
+                    except PartialDelivery as partial:
+                        self._delete([rows[i][0] for i in partial.delivered])
+                        sent += len(partial.delivered)
+                        raise
+                    with self._transaction():  # the batch is the lowest seqs: exact range
+                        connection.execute("DELETE FROM records WHERE seq BETWEEN ? AND ?",
+                                           (rows[0][0], rows[-1][0]))
+                    sent += len(rows)
+            finally:
+                if sent and not self.pending():
+                    self._compact(connection)
             return sent
 
+    def _delete(self, seqs: list[int]) -> None:
+        if seqs:
+            with self._transaction() as connection:
+                connection.executemany("DELETE FROM records WHERE seq = ?",
+                                       [(s,) for s in seqs])
 
-def _seal(path: Path) -> Path | None:
-    """Rename an open segment so writers move on to a new one (under the writers' lock)."""
-    try:
-        handle = open(path, "rb")  # noqa: SIM115
-    except FileNotFoundError:
-        return None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        sealed = path.with_suffix(SEALED)
+    @staticmethod
+    def _compact(connection: sqlite3.Connection) -> None:
+        """Give the space of a drained backlog back (best effort: writers may be busy)."""
         try:
-            os.rename(path, sealed)
-        except FileNotFoundError:
-            return None
-        return sealed
+            connection.executescript("PRAGMA incremental_vacuum;")  # runs to completion
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # never waits
+        except sqlite3.Error:
+            pass
 
 
-def _drain_segment(path: Path, send, batch: int) -> int:
-    lines = path.read_bytes().split(b"\n")[:-1]  # a last piece without newline is torn
-    offset = _read_offset(path)
-    sent = 0
-    for start in range(offset, len(lines), batch):
-        chunk = [r for r in (_decode(line) for line in lines[start:start + batch]) if r]
-        send(chunk)
-        sent += len(chunk)
-        _write_offset(path, start + batch)
-    path.unlink()
-    _offset_path(path).unlink(missing_ok=True)
-    return sent
-
-
-def _decode(line: bytes) -> Record | None:
-    try:
-        item = json.loads(line)
-        return item["t"], item["k"], item["v"]
-    except (ValueError, KeyError, TypeError):
-        return None
+@contextmanager
+def _flock(path: Path, blocking: bool = True) -> Iterator[bool]:
+    """An exclusive lock between processes (and threads); released if the holder dies."""
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -160,24 +230,3 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _offset_path(path: Path) -> Path:
-    return path.with_name(path.name.split(".")[0] + ".offset")
-
-
-def _read_offset(path: Path) -> int:
-    try:
-        return int(_offset_path(path).read_text() or 0)
-    except (FileNotFoundError, ValueError):
-        return 0
-
-
-def _write_offset(path: Path, value: int) -> None:
-    target = _offset_path(path)
-    tmp = target.with_suffix(".tmp")
-    with open(tmp, "w") as handle:
-        handle.write(str(value))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)

@@ -4,6 +4,7 @@ shop, an API token for the blog, a settable clock and cheap argon2 parameters.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher, profiles
@@ -14,6 +15,7 @@ from analytics.sites import Site
 from api.read.accounts import Accounts
 from api.read.app import create_app
 from api.read.passwords import Passwords
+from api.read.reports import Reports
 from api.read.site_settings import SitesCache
 from api.read.throttle import Throttle
 from api.read.tokens import Token
@@ -21,12 +23,15 @@ from tests.unit.api.read.fakes import (
     Browser,
     Clock,
     FakeReports,
+    MemoryAdhocJobs,
     MemoryFailures,
     MemoryLinks,
     MemorySessions,
     MemorySites,
     MemoryTokens,
     MemoryUsers,
+    MemoryViews,
+    UpCassandra,
 )
 
 SHOP = Site(site_id="shop.example", domain="shop.example", timezone="Europe/Berlin",
@@ -36,6 +41,8 @@ ADMIN, VIEWER, OUTSIDER = "ada@example.com", "vic@example.com", "otto@example.co
 PASSWORD = "correct horse battery"
 BLOG_TOKEN = "sl_blogtoken_secret"
 ALL_TOKEN = "sl_alltoken_secret"
+REVOKED_TOKEN = "sl_revokedtoken_secret"
+"""Was the shop's token until it was revoked."""
 
 
 @dataclass
@@ -49,6 +56,7 @@ class World:
     links: MemoryLinks
     failures: MemoryFailures
     accounts: Accounts
+    jobs: object = None
 
     def browser(self, **kw) -> Browser:
         return Browser(self.client, **kw)
@@ -64,16 +72,30 @@ def world() -> World:
     return make_world(Config())
 
 
-def make_world(config: Config) -> World:
+def make_full_world(state_dir: Path, views: MemoryViews | None = None) -> World:
+    """The app with every part answering: reports over ``views`` (default: no data),
+    ad-hoc jobs in memory, a health check that finds the store up."""
+    config = Config(state_dir=state_dir)
+    return make_world(config, reports=Reports(views or MemoryViews(), lg_k=14,
+                                              realtime_ttl_days=8),
+                      jobs=MemoryAdhocJobs(config), session=UpCassandra())
+
+
+def make_world(config: Config, *, reports=None, jobs=None, session=None) -> World:
+    """``reports``/``jobs``: the app's (default: only a realtime report, no jobs);
+    ``session``: what the health check queries (default: none, so it answers 503)."""
     clock = Clock()
     passwords = Passwords(PasswordHasher.from_parameters(profiles.CHEAPEST))
     sites, users, sessions = MemorySites(SHOP, BLOG), MemoryUsers(), MemorySessions()
     links, failures = MemoryLinks(), MemoryFailures()
     tokens = MemoryTokens(**{
         BLOG_TOKEN: Token("blogtoken", frozenset({BLOG.site_id}), "blog tableau", None, None),
-        ALL_TOKEN: Token("alltoken", frozenset({"*"}), "operator", None, None)})
-    app = create_app(config, sites=SitesCache(sites, ttl_s=3600),
-                     reports=FakeReports(), jobs=object(), tokens=tokens, users=users,
+        ALL_TOKEN: Token("alltoken", frozenset({"*"}), "operator", None, None),
+        REVOKED_TOKEN: Token("revokedtoken", frozenset({SHOP.site_id}), "old shop", None,
+                             clock())})
+    app = create_app(config, session, sites=SitesCache(sites, ttl_s=3600),
+                     reports=reports or FakeReports(), jobs=jobs or object(),
+                     tokens=tokens, users=users,
                      browser_sessions=sessions, shared_links=links, login_failures=failures,
                      passwords=passwords, clock=clock)
     accounts = Accounts(users, sessions, passwords, Throttle(failures, 900),
@@ -85,4 +107,4 @@ def make_world(config: Config) -> World:
     accounts.grant(VIEWER, SHOP.site_id, "viewer", clock())
     accounts.grant(VIEWER, BLOG.site_id, "viewer", clock())
     return World(testing.TestClient(app), config, clock, sites, users, sessions, links,
-                 failures, accounts)
+                 failures, accounts, jobs)

@@ -1,13 +1,19 @@
 """In-memory stand-ins for the read service's stores (same methods as
-``analytics.storage.*``), a settable clock, and a browser that keeps its cookies, for
-tests of the app through ``falcon.testing`` without Cassandra."""
+``analytics.storage.*``, the view store and the ad-hoc job store), a settable clock, and
+a browser that keeps its cookies, for tests of the app through ``falcon.testing`` without
+Cassandra."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 from analytics.storage.accounts import Membership, User
+from analytics.storage.adhoc_jobs import FAILED, SUCCEEDED, JobRow
+from api.read.jobs import AdhocJobs
+from api.read.sketches import Part
+from api.read.store import ClosedDay
 
 
 class Clock:
@@ -40,7 +46,16 @@ class MemoryTokens:
         self.tokens = tokens
 
     def verify(self, raw):
-        return self.tokens.get(raw)
+        """The active token ``raw`` is (a revoked one is None, as in TokenStore)."""
+        token = self.tokens.get(raw)
+        return token if token is not None and token.active else None
+
+
+class UpCassandra:
+    """A session whose every statement succeeds (the health check's query)."""
+
+    def execute(self, statement, parameters=None):
+        return []
 
 
 class MemoryUsers:
@@ -135,6 +150,133 @@ class MemoryFailures:
 
     def clear(self, key):
         self.failures.pop(key, None)
+
+
+class MemoryJobStore:
+    """The AdhocJobStore calls AdhocJobs makes, on dicts (lightweight transactions are
+    trivially atomic here)."""
+
+    def __init__(self):
+        self.jobs: dict[str, JobRow] = {}
+        self.results: dict[str, dict] = {}
+        self.by_spec: list[JobRow] = []
+        self.active: dict[tuple, str] = {}
+        self.slots: dict[int, str] = {}
+
+    def insert(self, job):
+        self.jobs[job.job_id] = job
+
+    def delete(self, job_id):
+        self.jobs.pop(job_id, None)
+
+    def get(self, job_id):
+        return self.jobs.get(job_id)
+
+    def result(self, job_id):
+        return self.results.get(job_id, {"columns": ["x"], "rows": [], "meta": {}})
+
+    def set_slot(self, job_id, slot):
+        self.jobs[job_id] = replace(self.jobs[job_id], slot=slot)
+
+    def fail(self, job_id, now, error, was):
+        if self.jobs[job_id].status != was:
+            return False
+        self.jobs[job_id] = replace(self.jobs[job_id], status=FAILED, error=error,
+                                    finished_at=now)
+        return True
+
+    def index(self, job):
+        self.by_spec.insert(0, job)
+
+    def recent(self, site_id, key, limit=10):
+        return [j.job_id for j in self.by_spec if j.spec_key == key][:limit]
+
+    def claim_active(self, site_id, key, job_id, ttl_s):
+        holder = self.active.setdefault((site_id, key), job_id)
+        return None if holder == job_id else holder
+
+    def release_active(self, site_id, key, job_id):
+        if self.active.get((site_id, key)) == job_id:
+            del self.active[(site_id, key)]
+
+    def claim_slot(self, job_id, slots, ttl_s, now):
+        free = [s for s in range(slots) if s not in self.slots]
+        if free:
+            self.slots[free[0]] = job_id
+            return free[0]
+        return None
+
+    def slot_holders(self, slots):
+        return dict(self.slots)
+
+    def release_slot(self, slot, job_id):
+        if self.slots.get(slot) == job_id:
+            del self.slots[slot]
+
+    def release(self, job):
+        if job.slot is not None:
+            self.release_slot(job.slot, job.job_id)
+        self.release_active(job.site_id, job.spec_key, job.job_id)
+
+    def set_status(self, job_id, status, **fields):
+        self.jobs[job_id] = replace(self.jobs[job_id], status=status, **fields)
+
+
+class MemoryAdhocJobs(AdhocJobs):
+    """Ad-hoc jobs on a :class:`MemoryJobStore`: launching one records it, no batch day
+    is closed."""
+
+    def __init__(self, config):
+        super().__init__(config, session=None, launcher=self._launch)
+        self.store = MemoryJobStore()
+        self.launched: list[str] = []
+
+    def _launch(self, config, job_id, log_path) -> None:
+        self.launched.append(job_id)
+
+    def _closed_days(self, site_id, first, last):
+        return {}
+
+    def succeed(self, job_id: str, columns: list[str], rows: list[list]) -> None:
+        self.store.set_status(job_id, SUCCEEDED, started_at=datetime.now(UTC),
+                              finished_at=datetime.now(UTC))
+        self.store.results[job_id] = {"columns": columns, "rows": rows, "meta": {}}
+
+
+class MemoryViews:
+    """The :class:`api.read.store.ViewStore` reads of :class:`api.read.reports.Reports`:
+    closed days (``(site_id, day) -> Part``) and their breakdowns (``(site_id, day,
+    dimension) -> {value: Part}``); the speed layer has nothing."""
+
+    def __init__(self, closed=None, breakdowns=None):
+        self.closed: dict[tuple[str, date], Part] = dict(closed or {})
+        self.breakdowns: dict[tuple[str, date, str], dict[str, Part]] = dict(breakdowns or {})
+
+    def closed_days(self, site_id, first, last):
+        return {day: ClosedDay(day, SimpleNamespace(version="v1"), part)
+                for (site, day), part in self.closed.items()
+                if site == site_id and first <= day <= last}
+
+    def batch_breakdown(self, site_id, day, version, dimension):
+        return dict(self.breakdowns.get((site_id, day, dimension), {}))
+
+    def batch_hours(self, site_id, day, version):
+        return []
+
+    def batch_goals(self, site_id, day, version):
+        return []
+
+    def merged(self, key, make):
+        return make()
+
+    def speed(self, site_id, view, start, end, now):
+        return {}
+
+    def speed_minutes(self, site_id, view, start, end):
+        return []
+
+    def late(self, site_id, start, end, now):
+        return []
 
 
 class FakeReports:

@@ -22,6 +22,7 @@ from api.read.jobs import (
     reusable,
     spec_key,
 )
+from tests.unit.api.read.fakes import MemoryJobStore
 
 SITE = Site(site_id="shop.example", domain="shop.example", timezone="Asia/Kathmandu",
             goals=frozenset({"signup"}))
@@ -136,82 +137,13 @@ def test_when_a_result_is_reused(found, closed, minutes, expected):
     assert reusable(found, DAYS, closed, NOW, minutes) is expected
 
 
-class MemoryStore:
-    """The AdhocJobStore calls AdhocJobs makes, on dicts (lightweight transactions are
-    trivially atomic here)."""
-
-    def __init__(self):
-        self.jobs: dict[str, JobRow] = {}
-        self.by_spec: list[JobRow] = []
-        self.active: dict[tuple, str] = {}
-        self.slots: dict[int, str] = {}
-
-    def insert(self, job):
-        self.jobs[job.job_id] = job
-
-    def delete(self, job_id):
-        self.jobs.pop(job_id, None)
-
-    def get(self, job_id):
-        return self.jobs.get(job_id)
-
-    def result(self, job_id):
-        return {"columns": ["x"], "rows": [], "meta": {}}
-
-    def set_slot(self, job_id, slot):
-        self.jobs[job_id] = replace(self.jobs[job_id], slot=slot)
-
-    def fail(self, job_id, now, error, was):
-        if self.jobs[job_id].status != was:
-            return False
-        self.jobs[job_id] = replace(self.jobs[job_id], status=FAILED, error=error,
-                                    finished_at=now)
-        return True
-
-    def index(self, job):
-        self.by_spec.insert(0, job)
-
-    def recent(self, site_id, key, limit=10):
-        return [j.job_id for j in self.by_spec if j.spec_key == key][:limit]
-
-    def claim_active(self, site_id, key, job_id, ttl_s):
-        holder = self.active.setdefault((site_id, key), job_id)
-        return None if holder == job_id else holder
-
-    def release_active(self, site_id, key, job_id):
-        if self.active.get((site_id, key)) == job_id:
-            del self.active[(site_id, key)]
-
-    def claim_slot(self, job_id, slots, ttl_s, now):
-        free = [s for s in range(slots) if s not in self.slots]
-        if free:
-            self.slots[free[0]] = job_id
-            return free[0]
-        return None
-
-    def slot_holders(self, slots):
-        return dict(self.slots)
-
-    def release_slot(self, slot, job_id):
-        if self.slots.get(slot) == job_id:
-            del self.slots[slot]
-
-    def release(self, job):
-        if job.slot is not None:
-            self.release_slot(job.slot, job.job_id)
-        self.release_active(job.site_id, job.spec_key, job.job_id)
-
-    def set_status(self, job_id, status, **fields):
-        self.jobs[job_id] = replace(self.jobs[job_id], status=status, **fields)
-
-
 @pytest.fixture
 def jobs(tmp_path):
     launched = []
     adhoc = AdhocJobs(Config(state_dir=tmp_path, adhoc_max_running=2, adhoc_timeout_s=600),
                       session=None, launcher=lambda config, job_id, log: launched.append(
                           (job_id, log)))
-    adhoc.store = MemoryStore()
+    adhoc.store = MemoryJobStore()
     adhoc.launched = launched
     return adhoc
 

@@ -44,3 +44,16 @@ def test_the_new_routes_and_their_security_are_described(world):
         declared = {p["name"] for op in [item, *item.values()] if isinstance(op, dict)
                     for p in op.get("parameters", []) if p.get("in") == "path"}
         assert set(re.findall(r"{(\w+)}", path)) <= declared, path
+
+
+def test_the_document_is_self_contained_with_the_query_and_job_schemas():
+    from api.read.jobs import schema as job_schema
+    from api.read.query import schema as query_schema
+
+    found = document("1.0.0")
+    assert found["components"]["schemas"]["Query"] == query_schema()
+    assert found["components"]["schemas"]["Job"] == job_schema()
+    body = found["paths"]["/api/v1/jobs"]["post"]["requestBody"]["content"]
+    assert body["application/json"]["schema"] == {"$ref": "#/components/schemas/Job"}
+    references = re.findall(r"'\$ref': '([^']*)'", str(found))
+    assert references and all(ref.startswith("#/components/") for ref in references)

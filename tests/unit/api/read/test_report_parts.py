@@ -90,7 +90,7 @@ def test_a_token_reads_its_sites_or_every_site():
 
 def test_csv_quotes_and_leaves_nulls_empty():
     text = csv_text(["page", "visitors"], [{"page": 'a,"b"', "visitors": None}])
-    assert text == 'page,visitors\n"a,""b""",\n'
+    assert text == 'page,visitors\r\n"a,""b""",\r\n'
 
 
 def test_tableau_day_tables_stop_at_the_first_open_day_after_a_closed_one():

@@ -1,0 +1,126 @@
+"""The OpenAPI 3.1 description the write service publishes at ``/openapi.json``. The
+collect endpoint's request body is the event JSON Schema itself
+(``analytics/schemas/event``), so the document and the validation cannot drift apart;
+the paths follow the configuration (first-party collect and script paths)."""
+
+from __future__ import annotations
+
+from analytics.config import Config
+from analytics.event_schema import ENVELOPE_VERSION, envelope_schema
+from api.write.measurement_protocol import MAX_EVENTS
+from api.write.resources import PIXEL_FIELDS
+
+_ERROR = {"type": "object", "required": ["error", "detail"], "properties": {
+    "error": {"type": "string", "description": "the reason, a stable key it is counted by "
+                                               "(analytics_write_events_refused_total)"},
+    "detail": {"type": "string", "description": "what exactly is wrong"}}}
+_OUTCOME = {"type": "object", "required": ["accepted", "refused", "spooled"], "properties": {
+    "accepted": {"type": "integer", "description": "events kept (in Kafka or the spool)"},
+    "refused": {"type": "array", "description": "events the enrichment refused (kept on "
+                                                "the invalid-events topic)",
+                "items": {"type": "object", "properties": {
+                    "index": {"type": "integer"}, "reason": {"type": "string"},
+                    "detail": {"type": "string"}}}},
+    "spooled": {"type": "integer", "description": "records spooled to disk while Kafka "
+                                                  "did not answer"}}}
+_MEASUREMENT_PROTOCOL = {
+    "type": "object", "required": ["client_id", "events"],
+    "description": "GA4 Measurement Protocol: page_view is a pageview, user_engagement "
+                   "(with engagement_time_msec) an engagement ping, any other name a "
+                   "custom event whose params are its properties.",
+    "properties": {
+        "client_id": {"type": "string", "minLength": 1},
+        "timestamp_micros": {"type": "integer", "minimum": 0},
+        "events": {"type": "array", "minItems": 1, "maxItems": MAX_EVENTS, "items": {
+            "type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string"},
+                "params": {"type": "object"}}}}}}
+
+
+def _refusals(*statuses: str) -> dict:
+    reasons = {"400": "malformed JSON, nested too deep, or not the schema",
+               "403": "origin not allowed, or a wrong api_secret",
+               "404": "unknown site", "413": "body or batch too large",
+               "429": "over the client's rate limit (Retry-After)"}
+    return {status: {"description": reasons[status], "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for status in statuses}
+
+
+def _accepted(description: str) -> dict:
+    return {"202": {"description": description, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Outcome"}}}}}
+
+
+def document(config: Config, version: str) -> dict:
+    event_fields = envelope_schema()["properties"]
+    pixel = [{"name": name, "in": "query", "required": name == "site_id",
+              "schema": event_fields[name]} for name in sorted(PIXEL_FIELDS)]
+    paths = {
+        config.collect_path: {
+            "post": {"summary": "One event, or an array of events (the tracker's endpoint)",
+                     "operationId": "collect",
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"oneOf": [
+                             {"$ref": "#/components/schemas/Event"},
+                             {"type": "array", "minItems": 1,
+                              "maxItems": config.max_batch_events,
+                              "items": {"$ref": "#/components/schemas/Event"}}]}}}},
+                     "responses": {**_accepted("accepted (see refused for events the "
+                                               "enrichment refused)"),
+                                   **_refusals("400", "403", "404", "413", "429")}},
+            "options": {"summary": "CORS preflight", "operationId": "collectPreflight",
+                        "responses": {"204": {"description": "allowed"}}}},
+        "/api/pixel.gif": {"get": {
+            "summary": "One event as query parameters, for clients without JavaScript",
+            "operationId": "pixel", "parameters": pixel,
+            "responses": {"200": {"description": "a transparent GIF",
+                                  "content": {"image/gif": {}}},
+                          **_refusals("400", "404", "429")}}},
+        "/mp/collect": {"post": {
+            "summary": "GA4 Measurement Protocol", "operationId": "measurementProtocol",
+            "parameters": [
+                {"name": "measurement_id", "in": "query", "required": True,
+                 "description": "the site id", "schema": {"type": "string"}},
+                {"name": "api_secret", "in": "query", "required": True,
+                 "description": "the site's Measurement Protocol secret",
+                 "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/MeasurementProtocol"}}}},
+            "responses": {**_accepted("accepted"),
+                          **_refusals("400", "403", "404", "413", "429")}}},
+        config.script_path: {"get": {
+            "summary": "The tracker script", "operationId": "script",
+            "responses": {"200": {"description": "JavaScript",
+                                  "content": {"application/javascript": {}}},
+                          "304": {"description": "not modified (ETag)"},
+                          "404": {"description": "the tracker is not built"}}}},
+        "/healthz": {"get": {
+            "summary": "200 when Kafka answers, 503 when events are being spooled",
+            "operationId": "health",
+            "responses": {"200": {"description": "Kafka up"},
+                          "503": {"description": "Kafka down: events go to the spool"}}}},
+        "/metrics": {"get": {
+            "summary": "Prometheus exposition (requests, accepted, refused by reason)",
+            "operationId": "metrics",
+            "responses": {"200": {"description": "text exposition format",
+                                  "content": {"text/plain": {}}}}}},
+        "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
+                                  "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+    }
+    if config.serve_demo:
+        paths["/demo"] = {"get": {"summary": "The demo page (local runs)", "operationId": "demo",
+                                  "responses": {"200": {"description": "HTML"},
+                                                "404": {"description": "not there"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Sitelens write API", "version": version,
+                 "description": "Events in: validated against the event schema "
+                                f"{ENVELOPE_VERSION}, enriched, acknowledged once Kafka "
+                                "(or the local spool) has them. Whatever is refused is a "
+                                "4xx whose body names the reason, counted by reason and "
+                                "kept on the invalid-events topic."},
+        "components": {"schemas": {"Event": envelope_schema(), "Error": _ERROR,
+                                   "Outcome": _OUTCOME,
+                                   "MeasurementProtocol": _MEASUREMENT_PROTOCOL}},
+        "paths": paths,
+    }

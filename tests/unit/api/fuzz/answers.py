@@ -1,0 +1,124 @@
+"""What every generated request must get back, and the tally of requests sent.
+
+Every answer is a 2xx, or a 4xx whose JSON body names the reason (``error`` on the write
+service's intake, ``title`` on Falcon's errors and the read service). On the write
+service's intake endpoints each refusal is also counted (its reason's
+``analytics_write_events_refused_total`` moved by one) and kept on the invalid-events
+topic with that reason and the payload truncated to the configured size."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from urllib.parse import urlsplit
+
+from api.write import counters
+
+TALLY: Counter[str] = Counter()
+"""Requests sent, per test (printed at the end of the run by the fuzz conftest)."""
+OUTCOMES: Counter[str] = Counter()
+"""Answers by status and reason (``202``, ``400 too_deep``, ...)."""
+
+
+class Sent:
+    """Counts the requests one test sends (and adds them to :data:`TALLY`)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.count = 0
+
+    def add(self) -> None:
+        self.count += 1
+        TALLY[self.name] += 1
+
+
+def simulate(client, method: str, path: str, **kwargs):
+    """``client.simulate_request`` with the stack of a server: hypothesis raises the
+    recursion limit while a test runs (room for its own strategies), which would hide what
+    ~1,000 nested values do to a worker; the request gets the headroom a fresh
+    interpreter has (its default limit, 1,000 frames, from here on)."""
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    raised = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 1000)
+    try:
+        return client.simulate_request(method, path, **kwargs)
+    finally:
+        sys.setrecursionlimit(raised)
+
+
+def reason(result) -> str | None:
+    try:
+        body = json.loads(result.text)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    found = body.get("error") or body.get("title")
+    return found if isinstance(found, str) and found else None
+
+
+def check(result, what: str) -> None:
+    """A 2xx, or a 4xx whose JSON body names a reason; ``what`` says what was sent."""
+    status = result.status_code
+    OUTCOMES[f"{status} {reason(result) or ''}".strip() if status >= 400 else str(status)] += 1
+    assert status < 500, f"{status} for {what}: {result.text[:500]}"
+    assert 200 <= status < 300 or (400 <= status < 500 and reason(result)), (
+        f"{status} without a reason for {what}: {result.text[:300]!r}")
+
+
+def refused_counts() -> dict[str, float]:
+    """reason -> the write service's refusal counter."""
+    return {s.labels["reason"]: s.value for metric in counters.REFUSED.collect()
+            for s in metric.samples if s.name.endswith("_total")}
+
+
+class WriteProbe:
+    """Sends requests to the write app and checks each answer, its counters and what
+    the sink was given."""
+
+    def __init__(self, world, sent: Sent):
+        self.world = world
+        self.sent = sent
+        self.limit = world.config.invalid_payload_max_bytes
+        self.intake = {("POST", world.config.collect_path), ("GET", "/api/pixel.gif"),
+                       ("POST", "/mp/collect")}
+
+    def send(self, method: str, path: str, *, body: bytes | None = None,
+             query: str = "", headers: dict | None = None):
+        sink = self.world.sink
+        sink.clear()
+        before = refused_counts()
+        result = simulate(self.world.client, method, path, body=body, query_string=query,
+                          headers=headers)
+        self.sent.add()
+        what = f"{method} {path}?{query[:200]} {(body or b'')[:300]!r}"
+        check(result, what)
+        if (method, urlsplit(path).path) in self.intake:
+            self._counted(result, before, what)
+        return result
+
+    def _counted(self, result, before: dict, what: str) -> None:
+        after = refused_counts()
+        moved = {k: after[k] - before.get(k, 0.0) for k in after
+                 if after[k] != before.get(k, 0.0)}
+        kept = self.world.sink.invalid
+        for record in kept:
+            assert record["payload"] is None or len(record["payload"]) <= self.limit
+            assert record["truncated"] in (True, False)
+        if 400 <= result.status_code < 500:
+            refused = result.json["error"]
+            assert moved == {refused: 1.0}, (what, moved)
+            assert [r["reason"] for r in kept] == [refused], what
+            assert self.world.sink.accepted == [], what
+            return
+        if result.status_code == 202:
+            reasons = Counter(r["reason"] for r in result.json["refused"])
+            assert moved == {k: float(v) for k, v in reasons.items()}, (what, moved)
+            assert sorted(r["reason"] for r in kept) == sorted(reasons.elements())
+            assert len(self.world.sink.accepted) == result.json["accepted"], what
+        else:  # the pixel: one event, accepted or refused by the enrichment
+            assert len(self.world.sink.accepted) + len(kept) == 1, what
+            assert moved == ({kept[0]["reason"]: 1.0} if kept else {}), (what, moved)
