@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, Param
 from sitelens.operators.batch_recompute import BatchRecomputeOperator
 from sitelens.operators.layer_check import LayerCheckOperator
 from sitelens.sensors.day_closed import DayClosedSensor
+from sitelens.timetables.site_day import SiteDayTimetable
 from sitelens.utils.dag_defaults import (
     SITES_TEMPLATE,
     START_DATE,
@@ -33,6 +34,12 @@ Replaces the speed layer's approximations with exact numbers, one day at a time.
   batch view and switches the day to the new version atomically: running a day twice, or
   again after late events arrived, gives the same answer. One recompute at a time across
   all runs and backfills (Spark gets the machine).
+* **Run ids name the day**: the run that recomputes 30 November is
+  `scheduled__2026-11-30` (Airflow's default would name it after its start,
+  `2026-12-01T00:00`); a backfill run that redoes a day is `backfill__2026-11-30__<when>`.
+  A backfill's first run of a day and manual runs keep Airflow's names (the day's end, the
+  trigger time); the day such a run recomputes is its data interval, or the trigger
+  form's `first_day`/`last_day`, shown in the run's *Details*.
 * **check_layers**: compares batch and speed-layer totals of the day; fails, listing the
   site-days, when the difference is not explained by late events.
 
@@ -67,7 +74,7 @@ with DAG(
     dag_id="sitelens_nightly",
     description="Recompute each site-local day with Spark, then check it against the "
                 "speed layer",
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    schedule=SiteDayTimetable(),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

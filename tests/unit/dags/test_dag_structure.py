@@ -7,6 +7,7 @@ from datetime import timedelta
 import pendulum
 import pytest
 from airflow.sdk import CronDataIntervalTimetable
+from sitelens.timetables.site_day import SiteDayTimetable
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 
@@ -36,8 +37,8 @@ def test_nightly_waits_recomputes_then_checks(dags):
 
 def test_nightly_has_a_daily_data_interval_and_runs_one_day_at_a_time(dags):
     dag = dags["sitelens_nightly"]
-    assert isinstance(dag.timetable, CronDataIntervalTimetable)
-    assert (dag.timetable.expression, str(dag.timetable.timezone)) == ("0 0 * * *", "UTC")
+    assert isinstance(_scheduler_dag(dag).timetable, SiteDayTimetable)  # survives serializing
+    assert (dag.timetable._expression, str(dag.timetable._timezone)) == ("0 0 * * *", "UTC")
     # a run covers the whole UTC day before it (not start == end as with @daily in 3.x);
     # a manual run (trigger form, `airflow dags test`) gets the last complete day
     interval = _scheduler_dag(dag).timetable.infer_manual_data_interval(
@@ -49,6 +50,26 @@ def test_nightly_has_a_daily_data_interval_and_runs_one_day_at_a_time(dags):
     assert dag.dagrun_timeout == timedelta(hours=20)
     # Spark gets the two cores: one recompute at a time, across runs and backfills
     assert dag.get_task("recompute").max_active_tis_per_dag == 1
+
+
+def test_nightly_runs_are_named_by_the_day_they_recompute(dags):
+    from airflow.timetables.base import DataInterval
+    from airflow.utils.types import DagRunType
+
+    timetable = _scheduler_dag(dags["sitelens_nightly"]).timetable
+    day = DataInterval(pendulum.datetime(2026, 11, 30, tz="UTC"),
+                       pendulum.datetime(2026, 12, 1, tz="UTC"))
+
+    def run_id(run_type, run_after=day.end):
+        return timetable.generate_run_id(run_type=run_type, run_after=run_after,
+                                         data_interval=day)
+
+    assert run_id(DagRunType.SCHEDULED) == "scheduled__2026-11-30"
+    redo = run_id(DagRunType.BACKFILL_JOB)
+    assert redo.startswith("backfill__2026-11-30__") and redo != "backfill__2026-11-30__"
+    # a manual run's day may come from the trigger form: Airflow's name (trigger time)
+    triggered = pendulum.datetime(2026, 12, 2, 9, 15, tz="UTC")
+    assert run_id(DagRunType.MANUAL, triggered) == "manual__2026-12-02T09:15:00+00:00"
 
 
 def test_nightly_params(dags):

@@ -55,8 +55,15 @@ def test_dag_files_parse_without_heavy_imports():
 def test_plugin_loader_leaves_the_sitelens_package_alone():
     """Airflow imports every .py of the plugins folder under its bare file name; the
     .airflowignore keeps it out of the package (no ``batch_recompute`` module, no second
-    copy of the operators)."""
+    copy of the operators); it finds only the plugin module registering the timetable."""
     from airflow._shared.module_loading.file_discovery import find_path_from_directory
 
     files = list(find_path_from_directory(str(PLUGINS_DIR), ".airflowignore"))
-    assert [f for f in files if f.endswith(".py")] == []
+    assert [f for f in files if f.endswith(".py")] == [str(PLUGINS_DIR / "sitelens_plugin.py")]
+
+
+def test_the_plugin_registers_the_timetable():
+    from airflow import plugins_manager
+
+    assert plugins_manager.get_timetables_plugins()[
+        "sitelens.timetables.site_day.SiteDayTimetable"].__name__ == "SiteDayTimetable"
