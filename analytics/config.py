@@ -62,6 +62,9 @@ class Config:
     airflow_port: int = 8080
     write_api_port: int = 8000
     read_api_port: int = 8001
+    access_log: bool = True
+    """One JSON line per request of the write and read services on the ``sitelens.access``
+    logger (stderr; :mod:`api.access_log`)."""
 
     # -- Airflow's metadata database (PostgreSQL) -----------------------------------------
     postgres_host: str = "127.0.0.1"
@@ -128,6 +131,9 @@ class Config:
     ids (at most 64 bytes). Must be the same on every write-service process and must not
     change, or returning visitors get new ids. Empty means an unkeyed hash: set it in
     production."""
+    require_secrets: bool = False
+    """Production: the write service refuses to start while ``client_id_hash_key`` is
+    empty (the docker deployment sets it; the local run generates a key instead)."""
 
     # -- Spark (speed and batch layers, analytics.spark_session) ------------------------
     spark_master: str = "local[2]"
@@ -212,6 +218,11 @@ class Config:
     closed days only are reused until the batch layer recomputes one of the days)."""
     adhoc_timeout_s: int = 1800
     """An ad-hoc job still running after this long is reported failed."""
+    adhoc_max_jobs_per_principal: int = 1
+    """Ad-hoc jobs one API token or one person may have queued or running at once (more
+    are refused with 429 ``too_many_jobs`` and Retry-After), so one caller cannot hold
+    every one of the ``adhoc_max_running`` slots; results reused from the cache do not
+    count."""
     read_trust_proxy_headers: bool = False
     """Behind your own load balancer only: the read service takes the client address from
     the right-most X-Forwarded-For entry (login throttling) and the scheme from
@@ -227,6 +238,13 @@ class Config:
     """Wrong passwords per client address within ``login_window_s`` (higher than per
     account: offices and mobile networks put many people behind one address)."""
     login_window_s: int = 900
+    read_rate_limit_per_s: float = 20.0
+    """Read-API requests per second per API token, browser session or shared link, or per
+    client address (IPv6: per /64) without one (token bucket per worker); 0 switches it
+    off. Over it: 429 ``rate_limited`` with Retry-After."""
+    read_rate_burst: float = 40.0
+    """Requests a principal may make at once before the rate applies (a dashboard page
+    load fetches every card at once)."""
 
     @property
     def bootstrap_servers(self) -> str:

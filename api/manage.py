@@ -4,7 +4,8 @@ create|grant|revoke|list|passwd`` (people's dashboard accounts, :mod:`api.manage
 
     python -m api.manage site create example.com --domain example.com \\
         --timezone Europe/Berlin --goal signup --origin https://www.example.com --mp-secret
-    python -m api.manage token create --site example.com --label "Tableau, marketing"
+    python -m api.manage token create --site example.com --label "Tableau, marketing" \\
+        --expires-in 90d
     python -m api.manage token revoke 3f9a0c1d2e4b
     python -m api.manage user create owner@example.com
     python -m api.manage user grant owner@example.com example.com --role admin
@@ -14,14 +15,54 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import asdict, replace
+from datetime import UTC, date, datetime, time, timedelta
 
 from analytics.config import Config
 from analytics.sites import Site, SiteError, SiteRepository
 from analytics.storage.session import connect
 from api import manage_users
 from api.read.tokens import EVERY_SITE, TokenError, TokenStore
+
+MAX_EXPIRY = timedelta(days=3650)
+_DURATION = re.compile(r"(\d{1,6})([dh])")
+
+
+def token_site(text: str) -> str:
+    """``--site``: a site id; ``*`` is not one (a token for every site needs
+    ``--all-sites``)."""
+    if text.strip() == EVERY_SITE:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a site id; a token that reads every site is made with "
+            "--all-sites")
+    return text
+
+
+def duration(text: str) -> timedelta:
+    """``--expires-in``: ``90d`` (days) or ``12h`` (hours), at most ten years."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a number of days or hours, like 90d or 12h")
+    number, unit = int(match.group(1)), match.group(2)
+    length = timedelta(days=number) if unit == "d" else timedelta(hours=number)
+    if not timedelta(0) < length <= MAX_EXPIRY:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: between 1h and {MAX_EXPIRY.days}d (leave it out for a token that "
+            "does not expire)")
+    return length
+
+
+def day(text: str) -> date:
+    """``--expires-at``: a date ``YYYY-MM-DD`` (the token stops working at 00:00 UTC)."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:  # 2027-02-30
+            pass
+    raise argparse.ArgumentTypeError(f"{text!r}: expected a date YYYY-MM-DD, like 2027-03-01")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,9 +89,15 @@ def _parser() -> argparse.ArgumentParser:
         dest="verb", required=True)
     create = token.add_parser("create", help="make a token and print it once")
     scope = create.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--site", action="append", help="a site the token may read")
+    scope.add_argument("--site", action="append", type=token_site,
+                       help="a site the token may read (repeatable)")
     scope.add_argument("--all-sites", action="store_true", help="every site (operators)")
     create.add_argument("--label", default="", help="who or what uses it")
+    expiry = create.add_mutually_exclusive_group()
+    expiry.add_argument("--expires-in", type=duration, metavar="Nd|Nh",
+                        help="it stops working this long from now (90d, 12h); default: never")
+    expiry.add_argument("--expires-at", type=day, metavar="YYYY-MM-DD",
+                        help="it stops working at 00:00 UTC of this day")
     token.add_parser("list")
     revoke = token.add_parser("revoke")
     revoke.add_argument("token_id")
@@ -65,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         repo = SiteRepository(session)
         if args.noun == "token":
-            return _token(TokenStore(session), repo, args)
+            return run_token(TokenStore(session), repo, args)
         if args.noun == "user":
             return manage_users.run(manage_users.accounts_of(config, session), repo, args)
         return _site(repo, args)
@@ -119,25 +166,40 @@ def _site(repo: SiteRepository, args) -> int:
     return 0
 
 
-def _token(store: TokenStore, sites: SiteRepository, args) -> int:
+def run_token(store: TokenStore, sites: SiteRepository, args, now: datetime | None = None,
+              out=None) -> int:
+    """``token create|list|revoke``; :class:`TokenError` says why one is refused."""
+    now, out = now or datetime.now(UTC), out or sys.stdout
     if args.verb == "list":
         for token in store.all():
-            state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
-            print(f"{token.token_id:<14}{state:<24}{','.join(sorted(token.sites)):<40}"
-                  f"{token.label}")
+            state = (f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at
+                     else "expired" if token.expired(now) else "active")
+            print(f"{token.token_id:<14}{state:<26}{_expiry(token.expires_at):<30}"
+                  f"{','.join(sorted(token.sites)):<40}{token.label}", file=out)
         return 0
     if args.verb == "revoke":
         token = store.revoke(args.token_id)
-        print(f"revoked {token.token_id} ({','.join(sorted(token.sites))})")
+        print(f"revoked {token.token_id} ({','.join(sorted(token.sites))})", file=out)
         return 0
     wanted = [EVERY_SITE] if args.all_sites else sorted(set(args.site))
-    unknown = [s for s in wanted if s != EVERY_SITE and sites.get(s) is None]
+    unknown = [] if args.all_sites else [s for s in wanted if sites.get(s) is None]
     if unknown:
         raise TokenError(f"no site {', '.join(map(repr, unknown))}; create it first")
-    token, secret = store.create(wanted, args.label)
-    print(f"token {token.token_id} for {', '.join(wanted)} (shown once, store it now):")
-    print(secret)
+    expires_at = None
+    if args.expires_in is not None:
+        expires_at = now + args.expires_in
+    elif args.expires_at is not None:
+        expires_at = datetime.combine(args.expires_at, time(0), UTC)
+    token, secret = store.create(wanted, args.label, expires_at, now=now)
+    scope = "every site" if args.all_sites else ", ".join(wanted)
+    print(f"token {token.token_id} for {scope}, {_expiry(expires_at)} (shown once, store it "
+          "now):", file=out)
+    print(secret, file=out)
     return 0
+
+
+def _expiry(expires_at: datetime | None) -> str:
+    return f"expiry {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else "no expiry"
 
 
 def _public(site: Site) -> dict:

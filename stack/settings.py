@@ -3,7 +3,8 @@
 Every command of the local run reads its config with :func:`load`: the file, with the
 environment on top. The file is created on first use, listing every setting with its
 default (commented out) and holding the secrets the local run generates (the PostgreSQL
-password, Airflow's signing secret). A setting given in the environment of a stack command
+password, Airflow's signing secret, the key client ids are hashed with; a file made before
+the key existed gets one added once). A setting given in the environment of a stack command
 (``ANALYTICS_TRUST_FORWARDED_FOR=true make run``) is written into the file, so a later
 ``python -m stack start write-api`` without it keeps it; ``python -m stack restart``
 (and ``make run`` again) restarts the services whose settings changed.
@@ -23,7 +24,13 @@ STATE_DIR_VARIABLE = f"{PREFIX}STATE_DIR"
 GENERATED = {
     f"{PREFIX}POSTGRES_PASSWORD": "PostgreSQL password of the local run (Airflow's metadata)",
     f"{PREFIX}AIRFLOW_SECRET": "signs Airflow's API tokens and UI sessions",
+    f"{PREFIX}CLIENT_ID_HASH_KEY": "key of the hash that turns client ids into visitor ids "
+                                   "(never change it: returning visitors would get new ids)",
 }
+ADDED_WHEN_MISSING = (f"{PREFIX}CLIENT_ID_HASH_KEY",)
+"""Generated secrets an existing settings file gets when it has none (the others were
+there from the start: a new PostgreSQL password would lock the local run out of its
+cluster)."""
 
 HEADER = """\
 # Settings of the Sitelens local run (read by `make run`, `python -m stack ...` and
@@ -66,7 +73,7 @@ def load(environ: Mapping[str, str] | None = None,
     path = state_dir(environ) / "settings.env"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        generated = {name: secrets.token_urlsafe(24) for name in GENERATED}
+        generated = {name: _generate() for name in GENERATED}
         path.write_text(template(generated))
         path.chmod(0o600)
         say(f"settings: created {path}")
@@ -75,16 +82,28 @@ def load(environ: Mapping[str, str] | None = None,
     unknown = sorted(k for k in in_file if k not in known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    missing = {name: _generate() for name in ADDED_WHEN_MISSING
+               if name not in in_file and not environ.get(name)}
+    if missing:
+        write(path, missing)
+        in_file.update(missing)
+        say(f"settings: generated {', '.join(sorted(missing))} into {path}")
     # what the file and the defaults make of each setting; only a value that differs is
     # written (an environment that merely repeats the settings, such as the output of
-    # `python -m stack.airflow env`, changes nothing)
+    # `python -m stack.airflow env`, changes nothing); an empty value never erases a
+    # generated secret (a process started before the secret was generated has it empty)
     current = Config.from_env({**in_file, STATE_DIR_VARIABLE: str(path.parent)}).to_env()
     given = {k: v for k, v in environ.items()
-             if k in known and k != STATE_DIR_VARIABLE and current.get(k) != v}
+             if k in known and k != STATE_DIR_VARIABLE and current.get(k) != v
+             and (v or k not in GENERATED)}
     if given:
         write(path, given)
         say(f"settings: wrote {', '.join(sorted(given))} from the environment into {path}")
     return Config.load(environ)
+
+
+def _generate() -> str:
+    return secrets.token_urlsafe(24)
 
 
 def write(path: Path, values: Mapping[str, str]) -> None:

@@ -19,7 +19,7 @@ FINAL = frozenset({SUCCEEDED, FAILED})
 ERROR_MAX_CHARS = 2000
 
 _JOB_COLUMNS = ("job_id, site_id, kind, spec, spec_key, status, slot, submitted_at, "
-                "started_at, finished_at, error, events_read, log_path")
+                "started_at, finished_at, error, events_read, log_path, owner")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class JobRow:
     error: str | None = None
     events_read: int | None = None
     log_path: str | None = None
+    owner: str | None = None
+    """Who submitted it (``token:<token_id>``, ``user:<email>``; migration 0009), for the
+    read API's per-caller limit."""
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -68,9 +71,10 @@ class AdhocJobStore:
     def insert(self, job: JobRow) -> None:
         self.session.execute(
             f"INSERT INTO {self.ks}.adhoc_jobs (job_id, site_id, kind, spec, spec_key, "
-            "status, submitted_at, log_path) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            "status, submitted_at, log_path, owner) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (job.job_id, job.site_id, job.kind, json.dumps(job.spec, sort_keys=True),
-             job.spec_key, job.status, job.submitted_at, job.log_path))
+             job.spec_key, job.status, job.submitted_at, job.log_path, job.owner))
 
     def delete(self, job_id: str) -> None:
         """Forget a job that was never launched (a submit that lost a race or found no
@@ -88,7 +92,8 @@ class AdhocJobStore:
             spec=json.loads(row.spec), spec_key=row.spec_key, status=row.status,
             slot=row.slot, submitted_at=utc(row.submitted_at),
             started_at=utc(row.started_at), finished_at=utc(row.finished_at),
-            error=row.error, events_read=row.events_read, log_path=row.log_path)
+            error=row.error, events_read=row.events_read, log_path=row.log_path,
+            owner=row.owner)
 
     def result(self, job_id: str) -> dict | None:
         row = self.session.execute(

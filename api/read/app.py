@@ -8,6 +8,7 @@ people's sessions (:mod:`api.read.accounts`) and shared links (:mod:`api.read.sh
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,11 +23,13 @@ from analytics.storage.browser_sessions import BrowserSessionStore
 from analytics.storage.login_failures import LoginFailureStore
 from analytics.storage.session import connect
 from analytics.storage.shared_links import SharedLinkStore
+from api.access_log import AccessLog, serialize_error
 from api.read import (
     account_resources,
     auth,
     dashboard,
     openapi,
+    rate_limit,
     resources,
     share_resources,
     site_admin_resources,
@@ -51,9 +54,11 @@ API_VERSION = "1.0.0"
 def create_app(config: Config, session=None, *, sites=None, reports=None, jobs=None,
                tokens=None, users=None, browser_sessions=None, shared_links=None,
                login_failures=None, passwords: Passwords | None = None,
-               clock: Callable[[], datetime] | None = None) -> falcon.App:
+               clock: Callable[[], datetime] | None = None,
+               monotonic: Callable[[], float] = time.monotonic) -> falcon.App:
     """The app. Collaborators that are not given are built on ``session`` (connected
-    from config when needed): tests pass in-memory stores and a clock instead."""
+    from config when needed): tests pass in-memory stores and a clock instead
+    (``monotonic``: the access log's durations)."""
     given = (sites, reports, jobs, tokens, users, browser_sessions, shared_links,
              login_failures)
     if session is None and any(part is None for part in given):
@@ -74,12 +79,15 @@ def create_app(config: Config, session=None, *, sites=None, reports=None, jobs=N
     principals = Principals(tokens or CachedTokens(TokenStore(session)), accounts, links)
 
     app = falcon.App(middleware=[
+        AccessLog("read", enabled=config.access_log, clock=clock, monotonic=monotonic),
         falcon.CORSMiddleware(allow_origins=_origins(config),
                               expose_headers=["Content-Disposition", "Location",
                                               "Retry-After"]),
         auth.AuthMiddleware(principals, public_types=PUBLIC_PAGES, clock=clock),
+        rate_limit.ReadRateLimit(config, clock),
     ])
     app.req_options.strip_url_path_trailing_slash = True
+    app.set_error_serializer(serialize_error)
     body_limit = config.read_max_body_bytes
     report = resources.ReportResource(reports, access, body_limit)
     app.add_route("/api/v1/reports/{kind}", report)

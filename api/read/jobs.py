@@ -14,6 +14,11 @@ state lives in Cassandra, so any worker process answers for any job.
 - At most ``ANALYTICS_ADHOC_MAX_RUNNING`` jobs are queued or running at once, across
   processes (run slots claimed with lightweight transactions); one more is
   :class:`JobsBusy` (the responder's 429 with Retry-After).
+- A caller (an API token or a person: the principal's ``key``, stored as the job's
+  ``owner``) may have at most ``ANALYTICS_ADHOC_MAX_JOBS_PER_PRINCIPAL`` of those jobs at
+  once; one more is :class:`TooManyJobs` (429 ``too_many_jobs``), so one caller cannot
+  hold every slot. Its count is checked before a slot is taken and again after (two
+  submits racing past the first check are both refused rather than both let through).
 - A job still running ``ANALYTICS_ADHOC_TIMEOUT_S`` after it started, or still queued
   :data:`START_TIMEOUT_S` after it was submitted (spark-submit died before the job
   began), is reported failed, recorded as such, and its slot is freed.
@@ -69,11 +74,30 @@ class JobError(ValueError):
 
 
 class JobsBusy(Exception):
-    """Every run slot is taken; try again after ``retry_after_s``."""
+    """Every run slot is taken; try again after ``retry_after_s``. ``code``: the
+    responder's error title."""
 
-    def __init__(self, running: int, retry_after_s: int = RETRY_AFTER_S):
-        super().__init__(f"{running} ad-hoc jobs are running already; try again later")
+    code = "jobs_busy"
+
+    def __init__(self, running: int, retry_after_s: int = RETRY_AFTER_S,
+                 message: str | None = None):
+        super().__init__(message or f"{running} ad-hoc jobs are running already; try again "
+                                    "later")
         self.retry_after_s = retry_after_s
+
+
+class TooManyJobs(JobsBusy):
+    """The caller already has ``held`` jobs queued or running, its ``limit``."""
+
+    code = "too_many_jobs"
+
+    def __init__(self, held: int, limit: int, retry_after_s: int = RETRY_AFTER_S):
+        jobs = "job of yours is" if held == 1 else "jobs of yours are"
+        super().__init__(held, retry_after_s, (
+            f"{held} ad-hoc {jobs} queued or running (at most {limit} at once); try "
+            "again when one has finished"))
+        self.held = held
+        self.limit = limit
 
 
 class JobNotReady(Exception):
@@ -191,18 +215,22 @@ class AdhocJobs:
 
     # -- the responders' calls ------------------------------------------------------------
 
-    def submit(self, site: Site, payload: object, now: datetime) -> dict:
+    def submit(self, site: Site, payload: object, now: datetime,
+               owner: str | None = None) -> dict:
         """Validate, reuse or start; the job's status with ``cached`` (True when an
-        earlier job answers). :class:`JobError`, :class:`JobsBusy`."""
+        earlier job answers). ``owner``: who asks (the principal's ``key``; None: no
+        per-caller limit). :class:`JobError`, :class:`JobsBusy`, :class:`TooManyJobs`."""
         spec = parse_spec(payload, site, now.astimezone(ZoneInfo(site.timezone)).date())
         key = spec_key(spec, site)
         found = self._reuse(site, spec, key, now)
         if found is not None:
             return {**self._describe(found), "cached": True}
+        self._check_owner(owner, now)
         job_id = uuid.uuid4().hex
         log_path = self.config.state_dir / "logs" / "adhoc" / f"{job_id}.log"
         job = JobRow(job_id=job_id, site_id=site.site_id, kind=spec["kind"], spec=spec,
-                     spec_key=key, status=QUEUED, submitted_at=now, log_path=str(log_path))
+                     spec_key=key, status=QUEUED, submitted_at=now, log_path=str(log_path),
+                     owner=owner)
         self.store.insert(job)
         holder = self._claim_question(job, now)
         if holder is not None:
@@ -214,6 +242,12 @@ class AdhocJobs:
             self.store.delete(job_id)
             raise JobsBusy(self.config.adhoc_max_running)
         job = replace(job, slot=slot)
+        try:
+            self._check_owner(owner, now, besides=job_id)
+        except TooManyJobs:
+            self.store.release(job)
+            self.store.delete(job_id)
+            raise
         self.store.set_slot(job_id, slot)
         self.store.index(job)
         try:
@@ -313,6 +347,22 @@ class AdhocJobs:
             if holder is None or self._settle(holder, now).status in FINAL:
                 self.store.release_slot(held, holder_id)
         return self.store.claim_slot(job_id, slots, self.claim_ttl_s, now)
+
+    def _check_owner(self, owner: str | None, now: datetime, besides: str | None = None,
+                     ) -> None:
+        """:class:`TooManyJobs` when ``owner`` already has its limit of unfinished jobs
+        holding run slots (not counting the job ``besides``)."""
+        if owner is None:
+            return
+        limit = self.config.adhoc_max_jobs_per_principal
+        held = 0
+        for holder_id in self.store.slot_holders(self.config.adhoc_max_running).values():
+            holder = self.store.get(holder_id) if holder_id != besides else None
+            if (holder is not None and holder.owner == owner
+                    and self._settle(holder, now).status not in FINAL):
+                held += 1
+        if held >= limit:
+            raise TooManyJobs(held, limit)
 
     def _describe(self, job: JobRow) -> dict:
         links = {"self": f"{JOBS_PATH}/{job.job_id}"}

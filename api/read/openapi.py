@@ -114,7 +114,10 @@ def document(version: str) -> dict:
                     "schema": {"$ref": "#/components/schemas/Job"}}}},
                 "responses": {"202": {"description": "the job, queued or running"},
                               "200": {"description": "a cached result's job"},
-                              "429": {**_ERROR, "description": "too many jobs running"},
+                              "429": {**_ERROR, "description": (
+                                  "too many jobs running (jobs_busy), or as many of the "
+                                  "caller's own as it may have (too_many_jobs); see "
+                                  "Retry-After")},
                               **_ERRORS}}},
             "/api/v1/jobs/{job_id}": {"get": {
                 "summary": "A job's status", "operationId": "job",

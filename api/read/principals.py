@@ -1,6 +1,7 @@
 """Who a read-API request acts for (no Falcon in here): an API token, a signed-in person
 (session cookie), or a shared link (``X-Share-Token``). Each answers ``may_read(site_id)``
-and ``role(site_id)`` (``"admin"``, ``"viewer"`` or None).
+and ``role(site_id)`` (``"admin"``, ``"viewer"`` or None), and has a ``key`` that limits
+per caller count by (the ad-hoc jobs one may have at once).
 
 Credentials are tried in this order: ``Authorization: Bearer`` (explicit), then
 ``X-Share-Token`` (explicit), then the ``sl_session`` cookie (ambient). A credential that
@@ -58,6 +59,10 @@ class TokenPrincipal:
     read_only = False
     name = "this token"
 
+    @property
+    def key(self) -> str:
+        return f"token:{self.token.token_id}"
+
     def may_read(self, site_id: str) -> bool:
         return self.token.may_read(site_id)
 
@@ -78,6 +83,10 @@ class UserPrincipal:
     def name(self) -> str:
         return self.email
 
+    @property
+    def key(self) -> str:
+        return f"user:{self.email}"
+
     def may_read(self, site_id: str) -> bool:
         return site_id in self.roles
 
@@ -91,6 +100,10 @@ class SharePrincipal:
     kind = "share"
     read_only = True
     name = "this shared link"
+
+    @property
+    def key(self) -> str:
+        return f"share:{self.link.link_id}"
 
     def may_read(self, site_id: str) -> bool:
         return site_id == self.link.site_id
@@ -114,7 +127,7 @@ class Principals:
     def resolve(self, *, authorization: str | None, share_token: str | None,
                 cookie: Callable[[str], str | None], now: datetime) -> Principal:
         if authorization is not None:
-            return self._token(authorization)
+            return self._token(authorization, now)
         if share_token is not None:
             return self._share(share_token, cookie)
         secret = cookie(SESSION_COOKIE)
@@ -126,7 +139,7 @@ class Principals:
             return UserPrincipal(found.email, self.accounts.roles(found.email), found)
         raise NoCredentials("authentication_required", LOGIN_HINT)
 
-    def _token(self, header: str) -> TokenPrincipal:
+    def _token(self, header: str, now: datetime) -> TokenPrincipal:
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             raise NoCredentials("token_required", "send Authorization: Bearer <token> "
@@ -135,6 +148,10 @@ class Principals:
         token = self.tokens.verify(raw.strip())
         if token is None:
             raise BadCredentials("invalid_token", "the token is unknown or revoked")
+        if token.expired(now):
+            raise BadCredentials("token_expired", (
+                f"the token expired at {token.expires_at:%Y-%m-%d %H:%M} UTC; make a new one "
+                "with: python -m api.manage token create"))
         return TokenPrincipal(token)
 
     def _share(self, raw: str, cookie: Callable[[str], str | None]) -> SharePrincipal:

@@ -334,12 +334,12 @@ class JobsResource:
             raise bad_request("site_id: must be a site id (a string)", "invalid_job")
         site = self.access.site(req, spec["site_id"])
         try:
-            job = self.jobs.submit(site, spec, now())
+            job = self.jobs.submit(site, spec, now(), owner=req.context.principal.key)
         except JobError as exc:
             raise bad_request(str(exc), "invalid_job") from None
         except JobsBusy as exc:
             raise falcon.HTTPTooManyRequests(
-                title="jobs_busy", description=str(exc) or "too many ad-hoc jobs running",
+                title=exc.code, description=str(exc) or "too many ad-hoc jobs running",
                 retry_after=int(getattr(exc, "retry_after_s", 30))) from None
         resp.status = falcon.HTTP_200 if job.get("status") == "succeeded" else falcon.HTTP_202
         resp.location = f"/api/v1/jobs/{job['job_id']}"

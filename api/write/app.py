@@ -5,6 +5,9 @@ acknowledgement as awaited futures, not as parked threads."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
 
 import falcon
 import falcon.asgi
@@ -16,8 +19,9 @@ from analytics.enrich.salts import SaltsAhead
 from analytics.sites import CachedSites, Site, SiteRepository, SitesUnavailable
 from analytics.storage.salts import CassandraSalts
 from analytics.storage.session import connect
+from api.access_log import AccessLog, serialize_error, utc_now
 from api.write import openapi
-from api.write.intake import Intake, Request
+from api.write.intake import Intake, Request, check_secrets
 from api.write.ratelimit import RateLimiter
 from api.write.resources import (
     CollectResource,
@@ -46,10 +50,14 @@ def context_factory(request: Request, site: Site) -> RequestContext:
 
 
 def create_app(config: Config, multiprocess_dir: str | None = None, *, sites=None,
-               sink=None, salts: SaltProvider | None = None) -> falcon.asgi.App:
+               sink=None, salts: SaltProvider | None = None,
+               clock: Callable[[], datetime] = utc_now,
+               monotonic: Callable[[], float] = time.monotonic) -> falcon.asgi.App:
     """The app. Collaborators that are not given are built here (Cassandra for sites and
     salts, Kafka and the spool for the sink); tests pass in-memory ones and connect to
-    nothing (``tests/unit/api/write/fakes.py``)."""
+    nothing (``tests/unit/api/write/fakes.py``). ``clock`` and ``monotonic``: the access
+    log's times and durations."""
+    check_secrets(config)  # before connecting to anything: the reason, not a timeout
     session = None
     if sites is None or salts is None:
         _cluster, session = connect(config, config.cassandra_keyspace)
@@ -64,8 +72,10 @@ def create_app(config: Config, multiprocess_dir: str | None = None, *, sites=Non
     intake = Intake(config, sites, pipeline, sink, context_factory)
     limiter = RateLimiter(config.rate_limit_per_s, config.rate_limit_burst)
 
-    app = falcon.asgi.App(cors_enable=False)
+    app = falcon.asgi.App(cors_enable=False, middleware=[
+        AccessLog("write", enabled=config.access_log, clock=clock, monotonic=monotonic)])
     app.req_options.strip_url_path_trailing_slash = True
+    app.set_error_serializer(serialize_error)
     app.resp_options.secure_cookies_by_default = True
     shared = (intake, limiter, config.trust_forwarded_for)
     app.add_route(config.collect_path, CollectResource(*shared))

@@ -4,6 +4,7 @@ import os
 import shutil
 
 from analytics.config import Config
+from api.access_log import log_to_stderr
 
 _config = Config.from_env()
 
@@ -14,7 +15,7 @@ backlog = 2048
 keepalive = 5
 timeout = 30
 graceful_timeout = 20
-accesslog = None
+accesslog = None  # the app writes its own (api/access_log.py, on stderr)
 errorlog = "-"
 loglevel = "info"
 # the process title carries the state folder: how `make stop` finds workers left behind
@@ -38,3 +39,6 @@ def child_exit(server, worker):
 
     multiprocess.mark_process_dead(worker.pid)
 
+
+def post_fork(server, worker):
+    log_to_stderr()

@@ -4,20 +4,24 @@ parse → validate against the event schema → site and origin checks → enric
 → Kafka (or the spool). Whatever is refused — a malformed body, a schema violation, an
 unknown site, a wrong secret, a body too large, a client over its rate limit, an event the
 pipeline refuses — is counted per reason and kept on the invalid-events topic with the
-(truncated) payload and the reason. Nothing accepted is dropped silently.
+(truncated) payload and the reason. Nothing accepted is dropped silently. Client ids in a
+kept payload (:data:`CLIENT_ID_FIELDS`) are replaced by the keyed hash the enrichment
+step ``visitor_id`` makes of them (:func:`pseudonymize`): the topic keeps no raw ids.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass, field
 
 import orjson
 
 from analytics import client_json
-from analytics.config import Config
+from analytics.config import Config, ConfigError
 from analytics.enrich import Refused
+from analytics.enrich.visitor_id import client_id_hash
 from analytics.event_schema import envelope_validator
 from api.write import counters
 from api.write.sink import Published
@@ -57,9 +61,22 @@ class Outcome:
                 "spooled": self.published.spooled}
 
 
+def check_secrets(config: Config) -> None:
+    """:class:`ConfigError` when a production config (``require_secrets``) has no key
+    for hashing client ids: they would be hashed unkeyed, and so be guessable back."""
+    if config.require_secrets and not config.client_id_hash_key:
+        raise ConfigError(
+            "ANALYTICS_CLIENT_ID_HASH_KEY is empty while ANALYTICS_REQUIRE_SECRETS=true: "
+            "client ids would be hashed without a key (and could be guessed back). Set "
+            "it to a secret of at most 64 bytes (e.g. `openssl rand -hex 32`), the same on "
+            "every write-service replica and never changed.")
+
+
 class Intake:
     def __init__(self, config: Config, sites, pipeline, sink, context_factory):
+        check_secrets(config)
         self.config = config
+        self.client_id_key = config.client_id_hash_key.encode()
         self.sites = sites
         self.pipeline = pipeline
         self.sink = sink
@@ -125,14 +142,16 @@ class Intake:
     def _invalid_record(self, reason, detail, request, payload, status=None):
         if isinstance(payload, bytes):
             payload = payload.decode("utf-8", errors="replace")
-        elif payload is not None and not isinstance(payload, str):
-            payload = json.dumps(payload, separators=(",", ":"), default=str)
+        came = len(payload) if isinstance(payload, str) else 0
+        if payload is not None:
+            payload, detail = pseudonymize(payload, detail, self.client_id_key)
         limit = self.config.invalid_payload_max_bytes
         value = {
             "schema": INVALID_SCHEMA, "reason": reason, "detail": detail[:1000],
             "status": status, "source": request.source, "received_at": request.received_at_ms,
             "payload": payload[:limit] if payload is not None else None,
-            "truncated": payload is not None and len(payload) > limit,
+            # cut here, or already when read (a body over the size limit)
+            "truncated": payload is not None and max(came, len(payload)) > limit,
         }
         return (self.config.topic_invalid_events, reason,
                 json.dumps(value, separators=(",", ":")))
@@ -167,3 +186,104 @@ class Intake:
         outcome.published = await self.sink.publish(records)
         counters.ACCEPTED.labels(request.source).inc(outcome.accepted)
         return outcome
+
+
+# -- client ids in refused payloads ---------------------------------------------------------
+CLIENT_ID_FIELDS = frozenset({"client_id", "cid", "user_id"})
+"""Fields, at any depth of a kept payload, that identify a person across visits: the
+tracker's opt-in ``client_id`` (``cid``), the Measurement Protocol's ``client_id`` and
+``user_id``."""
+
+_FIELD_IN_TEXT = re.compile(
+    r"""(?P<q>["'])(?P<name>client_id|cid|user_id)(?P=q)(?P<colon>\s*:\s*)"""
+    r"""(?:(?P<vq>["'])(?P<string>(?:(?!(?P=vq))[^\\]|\\.)*)(?:(?P=vq)|\\?$)"""
+    r"""|(?P<number>-?\d[\d.eE+-]*))""")
+"""A client-id field in text that may not parse (a malformed or cut body, an error
+message quoting a Python dict): the name, then a string (closed, or cut by the end of
+the text) or a number."""
+_SITE_IN_TEXT = re.compile(r'"site_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def pseudonymize(payload, detail: str, key: bytes) -> tuple[str, str]:
+    """A refused payload as kept text — an event object the pipeline refused, or a request
+    body as it came — and its refusal's ``detail``, with the value of every
+    :data:`CLIENT_ID_FIELDS` field replaced by ``client_id_hash(key, site_id, value)``,
+    the hash the enrichment step ``visitor_id`` makes: with the ``site_id`` of the object
+    holding the field (or of the one around it) it equals the visitor id of the client's
+    accepted events; without one (a Measurement Protocol body names its site in the URL)
+    the site is ''. A body that parses keeps its text when it holds no such field and is
+    re-serialized otherwise; one that does not parse is rewritten field by field in its
+    text. The detail loses the values that a schema error quotes."""
+    site = ""
+    hashed: dict[str, str] = {}
+    if isinstance(payload, str):
+        try:
+            value = client_json.loads(payload)
+        except client_json.ClientJSONError:
+            sites = set(_SITE_IN_TEXT.findall(payload))
+            site = _json_string(sites.pop()) if len(sites) == 1 else ""
+            return _scrub_text(payload, key, site, hashed), _scrub_detail(detail, key, site,
+                                                                          hashed)
+    else:
+        value = payload
+    if isinstance(value, dict) and isinstance(value.get("site_id"), str):
+        site = value["site_id"]
+    scrubbed = _scrub(value, key, site, hashed)
+    if hashed or not isinstance(payload, str):
+        payload = json.dumps(scrubbed, separators=(",", ":"), default=str)
+    return payload, _scrub_detail(detail, key, site, hashed)
+
+
+def _hash(key: bytes, site_id: str, value, hashed: dict[str, str]):
+    if value is None or value == "":
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"),
+                                                           default=str)
+    digest = client_id_hash(key, _encodable(site_id), _encodable(text))
+    hashed[text] = digest
+    return digest
+
+
+def _scrub(value, key: bytes, site_id: str, hashed: dict[str, str]):
+    """A copy of ``value`` with client ids hashed (values come from ``client_json`` or
+    the schema-checked events made of them: at most ``MAX_DEPTH`` levels deep)."""
+    if isinstance(value, list):
+        return [_scrub(item, key, site_id, hashed) for item in value]
+    if not isinstance(value, dict):
+        return value
+    own = value.get("site_id")
+    site_id = own if isinstance(own, str) else site_id
+    return {name: _hash(key, site_id, item, hashed) if name in CLIENT_ID_FIELDS
+            else _scrub(item, key, site_id, hashed) for name, item in value.items()}
+
+
+def _scrub_text(text: str, key: bytes, site_id: str, hashed: dict[str, str]) -> str:
+    def replace(match: re.Match) -> str:
+        raw = match.group("string")
+        value = match.group("number") if raw is None else _json_string(raw)
+        quote = match.group("vq") or match.group("q")
+        return (f"{match.group('q')}{match.group('name')}{match.group('q')}"
+                f"{match.group('colon')}{quote}{_hash(key, site_id, value, hashed)}{quote}")
+    return _FIELD_IN_TEXT.sub(replace, text)
+
+
+def _scrub_detail(detail: str, key: bytes, site_id: str, hashed: dict[str, str]) -> str:
+    for value, digest in list(hashed.items()):
+        for quoted in (repr(value), json.dumps(value)):
+            detail = detail.replace(quoted, repr(digest) if quoted[0] == "'"
+                                    else json.dumps(digest))
+    return _scrub_text(detail, key, site_id, hashed)
+
+
+def _json_string(raw: str) -> str:
+    """The text of a JSON string's content (its escapes decoded when they are whole)."""
+    try:
+        return json.loads(f'"{raw}"')
+    except ValueError:
+        return raw
+
+
+def _encodable(text: str) -> str:
+    """``text`` with each lone surrogate (a JSON escape can make one) as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)

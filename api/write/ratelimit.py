@@ -1,38 +1,22 @@
-"""Per-client token buckets (per worker process; the load balancer spreads clients)."""
+"""Per-client token buckets of the write service (per worker process; the load balancer
+spreads clients): one bucket per IPv4 address, per IPv6 /64 (:func:`client_key`)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
+from api.ratelimit import TokenBuckets, client_key
+
+__all__ = ["RateLimiter", "client_key"]
 
 
-class RateLimiter:
+class RateLimiter(TokenBuckets):
     def __init__(self, rate_per_s: float, burst: float, max_clients: int = 100_000):
-        self.rate = rate_per_s
-        self.burst = burst
-        self.max_clients = max_clients
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(rate_per_s, burst, max_keys=max_clients)
 
     @property
-    def enabled(self) -> bool:
-        return self.rate > 0
+    def max_clients(self) -> int:
+        return self.max_keys
 
     def allow(self, client: str, cost: float = 1.0, now: float | None = None) -> bool:
-        if not self.enabled:
-            return True
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._buckets.pop(client, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            allowed = tokens >= cost
-            if allowed:
-                tokens -= cost
-            self._buckets[client] = (tokens, now)
-            if len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
-            return allowed
-
-    def retry_after_s(self) -> int:
-        return max(1, int(1 / self.rate)) if self.enabled else 0
+        """Whether the client at address ``client`` may make a request now (taking
+        ``cost`` tokens from its bucket)."""
+        return super().allow(client_key(client), cost, now)

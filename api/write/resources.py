@@ -10,6 +10,7 @@ from pathlib import Path
 
 import falcon
 
+from api.access_log import request_id
 from api.write import counters
 from api.write.intake import Intake, Rejected, Request
 from api.write.measurement_protocol import MeasurementProtocolError, envelopes_from_body
@@ -76,10 +77,11 @@ class _Intake:
         resp.media = document
         counters.REQUESTS.labels(self.endpoint, str(status)).inc()
 
-    def fail(self, resp, error: Rejected) -> None:
+    def fail(self, req, resp, error: Rejected) -> None:
         if error.status == 429:
             resp.set_header("Retry-After", str(self.limiter.retry_after_s()))
-        self.respond(resp, error.status, {"error": error.reason, "detail": error.detail})
+        self.respond(resp, error.status, {"error": error.reason, "detail": error.detail,
+                                          "request_id": request_id(req)})
 
 
 def _cors(req, resp) -> None:
@@ -109,7 +111,7 @@ class CollectResource(_Intake):
             body = await self.read_body(req, request)
             outcome = await self.intake.collect_json(body, request)
         except Rejected as error:
-            self.fail(resp, error)
+            self.fail(req, resp, error)
             return
         self.respond(resp, 202, outcome.as_json())
 
@@ -129,7 +131,7 @@ class PixelResource(_Intake):
             await self.check_rate(request)
             await self.intake.accept([event], request, json.dumps(event).encode())
         except Rejected as error:
-            self.fail(resp, error)
+            self.fail(req, resp, error)
             return
         resp.content_type = "image/gif"
         resp.cache_control = ["no-store"]
@@ -164,7 +166,7 @@ class MeasurementProtocolResource(_Intake):
                 raise await intake.refuse(400, exc.reason, str(exc), request, body) from None
             outcome = await intake.accept(envelopes, request, body)
         except Rejected as error:
-            self.fail(resp, error)
+            self.fail(req, resp, error)
             return
         self.respond(resp, 202, outcome.as_json())
 

@@ -1,6 +1,7 @@
 """The cluster deployment in docker/ (no Docker engine needed): the compose file is valid
-and consistent, the images copy what exists, and every version and setting comes from
-the one place the local run takes it from."""
+and consistent, the images copy what exists, every version and setting comes from the one
+place the local run takes it from, and every service is locked (authentication, TLS, one
+internal network, secrets only from the environment: docs/deployment.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import os
 import re
 import shlex
 import shutil
@@ -43,8 +45,20 @@ AIRFLOW_SERVICES = ("airflow-init", "airflow-api-server", "airflow-scheduler",
 AIRFLOW_WORKERS = ("airflow-worker-1", "airflow-worker-2")
 WRITE_APIS = ("write-api-1", "write-api-2", "write-api-3")
 READ_APIS = ("read-api-1", "read-api-2", "read-api-3")
-ONE_SHOTS = ("schema", "airflow-init")
+ONE_SHOTS = ("tls-init", "cassandra-roles", "schema", "cassandra-grants", "airflow-init")
 NGINX_CONF = DOCKER / "nginx" / "nginx.conf"
+ENV_EXAMPLE = DOCKER / ".env.example"
+DEPLOYMENT_DOC = REPO_ROOT / "docs" / "deployment.md"
+KAFKA_START = DOCKER / "kafka" / "start.sh"
+MAKE_CERTS = DOCKER / "init" / "make-certs.sh"
+CA_FILE = "/etc/sitelens/tls/ca.crt"
+"""Where every Kafka client finds the internal CA (the tls-clients volume)."""
+PENDING_CONFIG_FIELDS = ("kafka_security_protocol", "kafka_sasl_mechanism",
+                         "kafka_sasl_username", "kafka_sasl_password", "kafka_ssl_ca_file",
+                         "cassandra_username", "cassandra_password")
+"""Client settings of the locked cluster that compose sets before analytics/config.py has
+them (docs/deployment.md, "Client settings"): until it does, the apps ignore them and
+cannot connect. test_apps_get_the_client_settings checks them once they exist."""
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +68,34 @@ def compose() -> dict:
 
 def env(compose: dict, service: str) -> dict[str, str]:
     return compose["services"][service].get("environment", {})
+
+
+def mounts(service: dict) -> list[tuple[str, str]]:
+    """``(source, target)`` of a service's volumes, short or long syntax."""
+    found = []
+    for mount in service.get("volumes", []):
+        if isinstance(mount, dict):
+            found.append((mount["source"], mount["target"]))
+        else:
+            source, target = mount.split(":")[:2]
+            found.append((source, target))
+    return found
+
+
+def interpolate(value: str, secrets: dict[str, str]) -> str:
+    """``value`` with compose's ``${NAME:?message}`` replaced by ``secrets[NAME]`` and
+    ``${NAME:-default}`` by the default."""
+    value = re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: secrets[m.group(1)], value)
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+
+
+def required_variables() -> set[str]:
+    """The variables compose refuses to start without (``${NAME:?...}``)."""
+    return set(re.findall(r"\$\{(\w+):\?", COMPOSE_FILE.read_text()))
+
+
+def fake_secrets() -> dict[str, str]:
+    return {name: f"{name.lower()}-0123abcd" for name in required_variables()}
 
 
 def pom_versions(bundle: str) -> dict[str, str]:
@@ -103,9 +145,9 @@ def allowed_by_dockerignore(name: str) -> list[str]:
     return [line[1:] for line in lines if line.startswith("!")]
 
 
-def load_script(name: str):
-    """A docker/entrypoints script as a module (their names are not importable)."""
-    path = DOCKER / "entrypoints" / name
+def load_script(name: str, folder: str = "entrypoints"):
+    """A docker/<folder> script as a module (their names are not importable)."""
+    path = DOCKER / folder / name
     spec = importlib.util.spec_from_file_location(path.stem.replace("-", "_"), path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -353,14 +395,14 @@ def test_references_name_defined_services_volumes_and_networks(compose):
                 (name, context)
         for network in service.get("networks", []):
             assert network in compose["networks"], (name, network)
-        for mount in service.get("volumes", []):
-            source = mount.split(":")[0]
+        for source, _ in mounts(service):
+            if source.startswith("${"):
+                continue  # a host folder named by the environment (SITELENS_TLS_DIR)
             if source.startswith("."):
                 assert (COMPOSE_FILE.parent / source).is_file(), (name, source)
             else:
                 assert source in compose["volumes"], (name, source)
-    used = {mount.split(":")[0] for service in services.values()
-            for mount in service.get("volumes", [])}
+    used = {source for service in services.values() for source, _ in mounts(service)}
     assert set(compose["volumes"]) <= used
 
 
@@ -368,15 +410,17 @@ def test_cluster_layout(compose):
     services = compose["services"]
     assert sorted(services) == sorted([
         "cassandra-1", "cassandra-2", "cassandra-3", "kafka-1", "kafka-2", "kafka-3",
-        "load-balancer", "schema", "spark-master", "spark-worker-1", "spark-worker-2",
-        "speed-layer", *WRITE_APIS, *READ_APIS, "postgres", "redis", *AIRFLOW_SERVICES])
+        "load-balancer", *ONE_SHOTS[:4], "spark-master", "spark-worker-1",
+        "spark-worker-2", "speed-layer", *WRITE_APIS, *READ_APIS, "postgres", "redis",
+        *AIRFLOW_SERVICES])
     for n in (1, 2, 3):
         kafka = env(compose, f"kafka-{n}")
         assert kafka["KAFKA_NODE_ID"] == str(n)
         assert kafka["KAFKA_PROCESS_ROLES"] == "broker,controller"
         assert kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"] == \
             "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"
-        assert kafka["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://kafka-{n}:9092"
+        assert kafka["KAFKA_ADVERTISED_LISTENERS"] == f"SASL_SSL://kafka-{n}:9092"
+        assert kafka["KAFKA_SSL_KEYSTORE_LOCATION"] == f"/etc/kafka/tls/kafka-{n}.p12"
         cassandra = env(compose, f"cassandra-{n}")
         assert cassandra["CASSANDRA_SEEDS"] == "cassandra-1,cassandra-2"
         assert cassandra["CASSANDRA_DC"] == env(compose, "schema")[
@@ -388,9 +432,24 @@ def test_cluster_layout(compose):
         assert services[f"read-api-{n}"]["image"] == "sitelens/read-api:latest"
 
 
+def nginx_servers() -> dict[str, list]:
+    """The ``server`` blocks of nginx.conf by the port they listen on."""
+    http = blocks(nginx_conf(), "http")[0][1]
+    servers = {}
+    for _, server in blocks(http, "server"):
+        [listen] = directives(server, "listen")
+        servers[listen[0]] = server
+    return servers
+
+
+def locations(server: list) -> dict[tuple[str, ...], list]:
+    return {tuple(args): body for args, body in blocks(server, "location")}
+
+
 def test_load_balancer_routes_each_port_to_its_replicas(compose):
-    """nginx: :80 (published 8000) to the write replicas, :8001 to the read replicas, on
-    the ports their config binds; the read side keeps the tokens and waits for extracts."""
+    """nginx: :443 to the write replicas, :8001 to the read replicas, on the ports their
+    config binds, :8080 to Airflow's api-server; the read side keeps the tokens and waits
+    for extracts."""
     http = blocks(nginx_conf(), "http")[0][1]
     upstreams = {args[0]: [server[0] for server in directives(body, "server")]
                  for args, body in blocks(http, "upstream")}
@@ -398,22 +457,28 @@ def test_load_balancer_routes_each_port_to_its_replicas(compose):
     read_port = env(compose, "read-api-1")["ANALYTICS_READ_API_PORT"]
     assert upstreams == {"write_api": [f"{name}:{write_port}" for name in WRITE_APIS],
                          "read_api": [f"{name}:{read_port}" for name in READ_APIS]}
+    servers = nginx_servers()
     routes = {}
-    for _, server in blocks(http, "server"):
-        [[listen]] = directives(server, "listen")
-        locations = {tuple(args): body for args, body in blocks(server, "location")}
-        assert directives(locations[("=", "/lb-health")], "return")  # answered by nginx
-        routes[listen] = locations[("/",)]
+    for listen, server in servers.items():
+        assert directives(locations(server)[("=", "/lb-health")], "return")  # nginx's own
+        routes[listen] = locations(server)[("/",)]
     lb = compose["services"]["load-balancer"]
-    published = {port.split(":")[1]: port.split(":")[0] for port in lb["ports"]}
-    assert published == {"80": "8000", "8001": "8001"}
+    published = {port.split(":")[-1]: port.rsplit(":", 1)[0] for port in lb["ports"]}
+    assert published == {"80": "80", "443": "443", "8001": "8001", "8080": "127.0.0.1:8080"}
     assert routes.keys() == published.keys()
-    assert directives(routes["80"], "proxy_pass") == [["http://write_api"]]
+    assert directives(routes["443"], "proxy_pass") == [["http://write_api"]]
     assert directives(routes["8001"], "proxy_pass") == [["http://read_api"]]
-    for location in routes.values():
-        headers = {args[0]: args[1:] for args in directives(location, "proxy_set_header")}
+    # Airflow's api-server by name at request time (nginx may start before it)
+    airflow = env(compose, "airflow-api-server")["AIRFLOW__API__PORT"]
+    assert directives(routes["8080"], "set") == [
+        ["$airflow_api", f"http://airflow-api-server:{airflow}"]]
+    assert directives(routes["8080"], "proxy_pass") == [["$airflow_api"]]
+    assert directives(blocks(nginx_conf(), "http")[0][1], "resolver")[0][0] == "127.0.0.11"
+    for port in ("443", "8001", "8080"):
+        headers = {args[0]: args[1:] for args in directives(routes[port], "proxy_set_header")}
         # one X-Forwarded-For entry, the peer: never an address the client chose
         assert headers["X-Forwarded-For"] == ["$remote_addr"]
+        assert headers["X-Forwarded-Proto"] == ["$scheme"]
     read = routes["8001"]
     headers = {args[0]: args[1:] for args in directives(read, "proxy_set_header")}
     assert headers["Authorization"] == ["$http_authorization"]
@@ -421,15 +486,25 @@ def test_load_balancer_routes_each_port_to_its_replicas(compose):
     [[timeout]] = directives(read, "proxy_read_timeout")
     assert int(timeout.removesuffix("s")) >= 300  # a .hyper extract is written first
     # CORS is the app's (ANALYTICS_READ_CORS_ORIGINS): nginx adds no header of its own
-    assert not directives(read, "add_header")
+    for server in servers.values():
+        for args in directives(server, "add_header") + directives(read, "add_header"):
+            assert not args[0].lower().startswith("access-control-"), args
     assert env(compose, "read-api-1")["ANALYTICS_READ_CORS_ORIGINS"] == "*"
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None,
                     reason="nginx is not installed (apt-get install nginx-light)")
 def test_nginx_accepts_the_load_balancer_config(tmp_path):
-    # the replicas' names resolve only on the compose network: loopback stands in
+    # the replicas' names resolve only on the compose network: loopback stands in; a
+    # certificate made here stands in for SITELENS_TLS_DIR's
     text = re.sub(r"server [\w-]+-api-\d+:", "server 127.0.0.1:", NGINX_CONF.read_text())
+    (tmp_path / "tls").mkdir()
+    done = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(tmp_path / "tls" / "privkey.pem"),
+         "-out", str(tmp_path / "tls" / "fullchain.pem")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    text = text.replace("/etc/nginx/tls/", f"{tmp_path}/tls/")
     (tmp_path / "nginx.conf").write_text(text)
     done = subprocess.run(
         ["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
@@ -450,23 +525,30 @@ def test_start_order(compose):
     services = compose["services"]
     healthy = {"condition": "service_healthy"}
     done = {"condition": "service_completed_successfully"}
+    nodes = {name: healthy for name in ("cassandra-1", "cassandra-2", "cassandra-3")}
+    # TLS material first (the brokers' keystores); the Cassandra roles once every node is
+    # up, the migrations as the migrator role, then the permissions on their tables
+    assert services["tls-init"].get("depends_on") is None
+    assert services["kafka-1"]["depends_on"] == {"tls-init": done}
+    assert services["cassandra-roles"]["depends_on"] == nodes
     assert services["schema"]["depends_on"] == {
-        name: healthy for name in ("kafka-1", "kafka-2", "kafka-3",
-                                   "cassandra-1", "cassandra-2", "cassandra-3")}
+        **{name: healthy for name in ("kafka-1", "kafka-2", "kafka-3")}, **nodes,
+        "cassandra-roles": done}
+    assert services["cassandra-grants"]["depends_on"] == {"schema": done}
     assert services["cassandra-2"]["depends_on"] == {"cassandra-1": healthy}
     assert services["cassandra-3"]["depends_on"] == {"cassandra-2": healthy}
+    schema = {"schema": done, "cassandra-grants": done}
     assert services["speed-layer"]["depends_on"] == {
-        "schema": done, "spark-master": healthy, "spark-worker-1": healthy,
+        **schema, "spark-master": healthy, "spark-worker-1": healthy,
         "spark-worker-2": healthy}
     for n in (1, 2, 3):
-        assert services[f"write-api-{n}"]["depends_on"] == {"schema": done}
+        assert services[f"write-api-{n}"]["depends_on"] == schema
         # the read service reads Cassandra only: its nodes and the keyspace (schema); the
         # Spark master, whose image it builds on, only started
         assert services[f"read-api-{n}"]["depends_on"] == {
-            "cassandra-1": healthy, "cassandra-2": healthy, "cassandra-3": healthy,
-            "schema": done, "spark-master": {"condition": "service_started"}}
+            **nodes, **schema, "spark-master": {"condition": "service_started"}}
     assert services["load-balancer"]["depends_on"] == {
-        name: healthy for name in (*WRITE_APIS, *READ_APIS)}
+        "tls-init": done, **{name: healthy for name in (*WRITE_APIS, *READ_APIS)}}
     # Airflow: Postgres → init (migrations) → the parts; the scheduler and the workers
     # need the broker, the workers the api-server (they run tasks through its execution API)
     ready = {"postgres": healthy, "airflow-init": done}
@@ -485,7 +567,7 @@ def test_start_order(compose):
 
 
 def test_every_analytics_variable_is_a_config_field(compose):
-    known = set(Config.env_names())
+    known = set(Config.env_names()) | {"ANALYTICS_" + f.upper() for f in PENDING_CONFIG_FIELDS}
     for name, service in compose["services"].items():
         for variable in service.get("environment", {}):
             if variable.startswith("ANALYTICS_"):
@@ -510,7 +592,14 @@ def test_cluster_settings_of_the_apps(compose):
         "ANALYTICS_TOPIC_INVALID_EVENTS": "events.invalid",
         "ANALYTICS_TOPIC_RETENTION_MS": "604800000",
         "ANALYTICS_CASSANDRA_PORT": "9042",
-        "ANALYTICS_CASSANDRA_KEYSPACE": "analytics"}}
+        "ANALYTICS_CASSANDRA_KEYSPACE": "analytics",
+        # the Kafka clients' authentication (test_kafka_clients_use_sasl_ssl)
+        "ANALYTICS_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "ANALYTICS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "ANALYTICS_KAFKA_SASL_USERNAME": "sitelens",
+        "ANALYTICS_KAFKA_SASL_PASSWORD":
+            "${KAFKA_CLIENT_PASSWORD:?set KAFKA_CLIENT_PASSWORD (docker/.env.example)}",
+        "ANALYTICS_KAFKA_SSL_CA_FILE": CA_FILE}}
     for service in ("schema", "speed-layer", *WRITE_APIS, *READ_APIS, *AIRFLOW_SERVICES):
         assert compose["x-analytics-env"].items() <= env(compose, service).items(), service
     speed = env(compose, "speed-layer")
@@ -519,13 +608,15 @@ def test_cluster_settings_of_the_apps(compose):
     assert speed["ANALYTICS_STREAMING_CHECKPOINT_DIR"] == "/checkpoints/speed-layer"
     assert speed["ANALYTICS_STREAMING_STATE_PARTITIONS"] == "8"
     for service in ("speed-layer", "spark-worker-1", "spark-worker-2"):
-        assert compose["services"][service]["volumes"] == ["spark-checkpoints:/checkpoints"]
+        assert compose["services"][service]["volumes"] == [
+            "spark-checkpoints:/checkpoints", "tls-clients:/etc/sitelens/tls:ro"]
     write = env(compose, "write-api-1")
     assert write == env(compose, "write-api-2") == env(compose, "write-api-3")
     assert write["ANALYTICS_WRITE_API_HOST"] == "0.0.0.0"
     assert write["ANALYTICS_WRITE_API_PORT"] == "8000"
     assert write["ANALYTICS_TRUST_FORWARDED_FOR"] == "true"
     assert write["ANALYTICS_CLIENT_ID_HASH_KEY"].startswith("${ANALYTICS_CLIENT_ID_HASH_KEY:?")
+    assert compose["x-read-api-env"]["ANALYTICS_READ_TRUST_PROXY_HEADERS"] == "true"  # nginx
     # the read replicas: one config but each its own Spark driver host
     read = {name: env(compose, name) for name in READ_APIS}
     for name, settings in read.items():
@@ -559,6 +650,8 @@ LOCAL_ONLY = {
     "client_id_hash_key", "trust_forwarded_for", "serve_demo",
     # Airflow's metadata database and signing secret (the local run generates them)
     "airflow_db_url", "airflow_secret",
+    # the locked cluster's client settings (the local run's servers ask for none)
+    *PENDING_CONFIG_FIELDS,
 }
 """Config fields whose defaults suit only the single-machine run: a container that reads
 one must set it."""
@@ -633,17 +726,55 @@ def test_every_setting_a_service_reads_is_set(compose, service):
                 default.relative_to(REPO_ROOT).as_posix(), (service, field)
 
 
+def env_example() -> tuple[dict[str, str], dict[str, str]]:
+    """docker/.env.example: ``(required, optional)``, each name -> the comment lines just
+    above it (required: ``NAME=``; optional: commented out, ``# NAME=default``)."""
+    required, optional, comments = {}, {}, []
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if match := re.fullmatch(r"(\w+)=(.*)", line):
+            assert match.group(2) == "", f"{line}: the example holds no value"
+            required[match.group(1)] = "\n".join(comments)
+        elif match := re.fullmatch(r"# (\w+)=(.*)", line):
+            optional[match.group(1)] = "\n".join(comments)
+        if line.startswith("#") and not re.fullmatch(r"# \w+=.*", line):
+            comments.append(line)
+        else:
+            comments = []
+    return required, optional
+
+
 def test_every_compose_variable_is_required_or_has_a_default():
-    """``${NAME:?...}`` stops compose with a message when NAME is unset (the secrets, all
-    in the README's docker/.env example); ``${NAME:-default}`` is optional; nothing is
-    silently empty."""
+    """``${NAME:?...}`` stops compose with a message when NAME is unset (the secrets,
+    each in docker/.env.example with the command that makes it); ``${NAME:-default}`` is
+    optional (listed there, commented out, with its default); nothing is silently empty,
+    and no secret is optional."""
     text = COMPOSE_FILE.read_text()
-    uses = re.findall(r"\$\{(\w+)(:?[?-])?", text)
-    assert uses and all(kind in (":?", ":-") for _, kind in uses), uses
-    required = {name for name, kind in uses if kind == ":?"}
-    readme = (DOCKER / "README.md").read_text()
-    example = re.search(r"cat > docker/\.env <<SECRETS\n(.*?)\nSECRETS", readme, re.S).group(1)
-    assert required <= {line.split("=")[0] for line in example.splitlines()}
+    uses = re.findall(r"\$\{(\w+)(:?[?-])?([^}]*)\}", text)
+    assert uses and all(kind in (":?", ":-") for _, kind, _ in uses), uses
+    required = {name for name, kind, _ in uses if kind == ":?"}
+    defaults = {name: default for name, kind, default in uses if kind == ":-"}
+    assert not required & set(defaults)
+    for name, _, message in uses:
+        if name in required:
+            assert message.startswith(f"set {name}"), (name, message)  # compose's message
+    for name in set(defaults) | required:
+        assert not re.search(r"PASSWORD|SECRET|KEY", name) or name in required, name
+    example_required, example_optional = env_example()
+    assert set(example_required) == required
+    assert set(example_optional) == set(defaults)
+    for name, comment in example_required.items():
+        assert "openssl rand" in comment, f"{name}: say how to make it"
+    for name, default in defaults.items():
+        assert f"# {name}={default}" in ENV_EXAMPLE.read_text().splitlines()
+    # docs/deployment.md makes them all at once
+    doc = re.search(r"cat > docker/\.env <<SECRETS\n(.*?)\nSECRETS", DEPLOYMENT_DOC.read_text(),
+                    re.S).group(1)
+    assert {line.split("=")[0] for line in doc.splitlines()} == required
+    # ... with the commands of the example
+    for line in doc.splitlines():
+        name, _, command = line.partition("=")
+        assert command.startswith("$(") and command.endswith(")"), line
+        assert command[2:-1] in example_required[name], line
 
 
 def test_replication_and_partitions_come_only_from_analytics_settings(compose):
@@ -1007,14 +1138,15 @@ def test_airflow_settings(compose):
     assert airflow["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert airflow["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == \
         f"http://airflow-api-server:{airflow['AIRFLOW__API__PORT']}/execution/"
-    assert compose["services"]["airflow-api-server"]["ports"] == [
-        f"127.0.0.1:8080:{airflow['AIRFLOW__API__PORT']}"]
+    assert "ports" not in compose["services"]["airflow-api-server"]  # nginx's :8080
+    assert airflow["AIRFLOW__API__BASE_URL"] == "${AIRFLOW_BASE_URL:-https://localhost:8080}"
     assert airflow["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith(
         "postgresql+psycopg2://airflow:${AIRFLOW_DB_PASSWORD:?")
     assert airflow["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres:5432/airflow")
     assert airflow["AIRFLOW__CELERY__RESULT_BACKEND"] == \
         "db+" + airflow["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-    assert airflow["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+    assert airflow["AIRFLOW__CELERY__BROKER_URL"] == \
+        "redis://:${REDIS_PASSWORD:?set REDIS_PASSWORD (docker/.env.example)}@redis:6379/0"
     postgres = env(compose, "postgres")
     assert postgres["POSTGRES_PASSWORD"].startswith("${AIRFLOW_DB_PASSWORD:?")
     assert (postgres["POSTGRES_USER"], postgres["POSTGRES_DB"]) == ("airflow", "airflow")
@@ -1094,3 +1226,401 @@ def test_airflow_init_sets_the_admin_password(tmp_path, capsys):
     assert entrypoint.passwords_file({"AIRFLOW_HOME": "/opt/airflow"}) == \
         Path("/opt/airflow/simple_auth_manager_passwords.json.generated")
     capsys.readouterr()
+
+
+# -- security: networks, authentication, TLS, secrets (docs/deployment.md) --------------
+
+SPARK_DRIVERS = ("speed-layer", *READ_APIS, *AIRFLOW_WORKERS)
+"""The services that run spark-submit (the drivers of the speed layer, the ad-hoc jobs
+and the batch jobs)."""
+CASSANDRA_ROLES = {"schema": "sitelens_migrator", "speed-layer": "sitelens_pipeline",
+                   **{name: "sitelens_write_api" for name in WRITE_APIS},
+                   **{name: "sitelens_read_api" for name in READ_APIS},
+                   **{name: "sitelens_pipeline" for name in AIRFLOW_SERVICES}}
+"""The Cassandra role each app service logs in as."""
+WRITES_OFF_THE_PATH = {
+    "sitelens_write_api": {"sites": "analytics.sites is loaded to read sites; only "
+                                    "api.manage and the read service save them",
+                           "records": "the spool's SQLite table, not Cassandra"},
+    "sitelens_read_api": {"api_tokens": "tokens are made and revoked by api.manage "
+                                        "(the migrator role)"},
+}
+"""Tables the code a service loads writes somewhere, but not on that service's path."""
+
+
+def test_only_nginx_is_reachable_from_outside(compose):
+    """Everything is on one network without a route in or out; nginx alone publishes
+    ports and bridges it to `edge`."""
+    assert compose["networks"]["internal"] == {"internal": True}
+    assert not compose["networks"]["edge"].get("internal")
+    for name, service in compose["services"].items():
+        assert service.get("network_mode") in (None, "none"), name  # never the host's
+        if name == "load-balancer":
+            assert sorted(service["networks"]) == ["edge", "internal"]
+            assert service["ports"]
+        else:
+            assert "ports" not in service, name
+            assert service.get("networks", []) == (
+                [] if service.get("network_mode") == "none" else ["internal"]), name
+
+
+def kafka_properties(compose: dict, broker: str, secrets: dict[str, str]) -> dict[str, str]:
+    """The server.properties docker/kafka/start.sh writes for ``broker``."""
+    variables = {k: interpolate(v, secrets) for k, v in env(compose, broker).items()}
+    done = subprocess.run(["bash", str(KAFKA_START), "--render"], capture_output=True,
+                          text=True, env={"PATH": os.environ["PATH"], **variables})
+    assert done.returncode == 0, done.stderr
+    return dict(line.split("=", 1) for line in done.stdout.splitlines())
+
+
+def test_kafka_listeners_use_sasl_over_tls(compose):
+    """Clients and brokers: SASL_SSL with SCRAM-SHA-512; the controller quorum: mutual
+    TLS; no PLAINTEXT listener; the SCRAM users exist from the first format on."""
+    secrets = fake_secrets()
+    for n in (1, 2, 3):
+        service = compose["services"][f"kafka-{n}"]
+        found = kafka_properties(compose, f"kafka-{n}", secrets)
+        protocols = dict(pair.split(":") for pair in
+                         found["listener.security.protocol.map"].split(","))
+        listeners = dict(item.split("://") for item in found["listeners"].split(","))
+        assert listeners == {"SASL_SSL": ":9092", "CONTROLLER": ":9093"}
+        assert protocols == {"SASL_SSL": "SASL_SSL", "CONTROLLER": "SSL"}
+        assert found["advertised.listeners"] == f"SASL_SSL://kafka-{n}:9092"
+        assert found["inter.broker.listener.name"] == "SASL_SSL"
+        assert found["controller.listener.names"] == "CONTROLLER"
+        assert found["listener.name.controller.ssl.client.auth"] == "required"
+        assert found["sasl.enabled.mechanisms"] == "SCRAM-SHA-512" == \
+            found["sasl.mechanism.inter.broker.protocol"]
+        assert found["listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"] == (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="broker" password="{secrets["KAFKA_BROKER_PASSWORD"]}";')
+        assert found["ssl.keystore.location"] == f"/etc/kafka/tls/kafka-{n}.p12"
+        assert found["ssl.keystore.password"] == secrets["KAFKA_KEYSTORE_PASSWORD"]
+        assert (found["ssl.truststore.type"], found["ssl.truststore.location"]) == \
+            ("PEM", "/etc/kafka/tls/ca.crt")
+        assert "ssl.endpoint.identification.algorithm" not in found  # https: names checked
+        assert not {key for key in found if key.endswith("opts") or "scram.client" in key}
+        assert ("tls-kafka", "/etc/kafka/tls") in mounts(service)
+        assert "tls-kafka:/etc/kafka/tls:ro" in service["volumes"]
+        assert service["entrypoint"] == ["/bin/bash", "/etc/kafka/sitelens/start.sh"]
+        assert ("./kafka/start.sh", "/etc/kafka/sitelens/start.sh") in mounts(service)
+        assert "--command-config /opt/kafka/config/client.properties" in \
+            service["healthcheck"]["test"][1]
+        kafka = env(compose, f"kafka-{n}")
+        assert kafka["SCRAM_CLIENT_USER"] == compose["x-analytics-env"][
+            "ANALYTICS_KAFKA_SASL_USERNAME"]
+        assert kafka["SCRAM_CLIENT_PASSWORD"] == compose["x-analytics-env"][
+            "ANALYTICS_KAFKA_SASL_PASSWORD"]
+    # the storage is formatted with both SCRAM users (KIP-900), once
+    script = " ".join(KAFKA_START.read_text().replace("\\\n", " ").split())
+    assert "kafka-storage.sh\" format --ignore-formatted" in script
+    assert '--add-scram "$MECHANISM=[name=$BROKER_USER,password=$SCRAM_BROKER_PASSWORD]"' \
+        in script
+    assert '--add-scram "$MECHANISM=[name=$SCRAM_CLIENT_USER,password=' \
+        '$SCRAM_CLIENT_PASSWORD]"' in script
+    assert "exec \"$KAFKA_HOME/bin/kafka-server-start.sh\"" in script
+
+
+def test_kafka_clients_use_sasl_over_tls(compose):
+    """Every container with the Kafka servers in its config has the SASL_SSL settings
+    and the internal CA at the configured path (the Spark workers too: executors read
+    Kafka with the driver's options)."""
+    shared = compose["x-analytics-env"]
+    assert shared["ANALYTICS_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert shared["ANALYTICS_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert shared["ANALYTICS_KAFKA_SASL_PASSWORD"].startswith("${KAFKA_CLIENT_PASSWORD:?")
+    assert shared["ANALYTICS_KAFKA_SSL_CA_FILE"] == CA_FILE
+    clients = [name for name in compose["services"]
+               if "ANALYTICS_KAFKA_BOOTSTRAP" in env(compose, name)]
+    assert set(clients) == {"schema", "speed-layer", *WRITE_APIS, *READ_APIS,
+                            *AIRFLOW_SERVICES}
+    for name in [*clients, "spark-worker-1", "spark-worker-2"]:
+        service = compose["services"][name]
+        if name in clients:
+            assert shared.items() <= env(compose, name).items(), name
+        assert f"tls-clients:{Path(CA_FILE).parent}:ro" in service["volumes"], name
+
+
+def test_cassandra_requires_passwords(compose, tmp_path):
+    """docker/cassandra/entrypoint.sh switches cassandra.yaml (either form) to
+    PasswordAuthenticator + CassandraAuthorizer, refuses to start when it cannot, then
+    runs the image's entry point."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "docker-entrypoint.sh").write_text('#!/bin/sh\necho "image entry point $*"\n')
+    (fake / "docker-entrypoint.sh").chmod(0o755)
+    script = DOCKER / "cassandra" / "entrypoint.sh"
+
+    def run(yaml_text: str) -> tuple[subprocess.CompletedProcess, str]:
+        conf = tmp_path / "conf"
+        conf.mkdir(exist_ok=True)
+        (conf / "cassandra.yaml").write_text(yaml_text)
+        done = subprocess.run(["bash", str(script), "cassandra", "-f"], capture_output=True,
+                              text=True, env={"PATH": f"{fake}:{os.environ['PATH']}",
+                                              "CASSANDRA_CONF": str(conf)})
+        return done, (conf / "cassandra.yaml").read_text()
+
+    flat = ("# AllowAllAuthenticator performs no checks\nauthenticator: AllowAllAuthenticator\n"
+            "authorizer: AllowAllAuthorizer\nrole_manager: CassandraRoleManager\n")
+    done, text = run(flat)
+    assert done.stdout == "image entry point cassandra -f\n", done.stderr
+    assert text == ("# AllowAllAuthenticator performs no checks\n"
+                    "authenticator: PasswordAuthenticator\nauthorizer: CassandraAuthorizer\n"
+                    "role_manager: CassandraRoleManager\n")
+    nested = ("authenticator:\n  class_name : org.apache.cassandra.auth.AllowAllAuthenticator\n"
+              "# authenticator:\n#   class_name : org.apache.cassandra.auth.AllowAllAuthenticator\n"
+              "authorizer:\n  class_name: AllowAllAuthorizer\n")
+    done, text = run(nested)
+    assert done.returncode == 0, done.stderr
+    assert "  class_name : org.apache.cassandra.auth.PasswordAuthenticator\n" in text
+    assert "#   class_name : org.apache.cassandra.auth.AllowAllAuthenticator\n" in text
+    assert "  class_name: CassandraAuthorizer\n" in text
+    done, _ = run("authenticator: SomethingElse\nauthorizer: AllowAllAuthorizer\n")
+    assert done.returncode == 1 and "PasswordAuthenticator" in done.stderr
+    assert "image entry point" not in done.stdout
+    for n in (1, 2, 3):
+        service = compose["services"][f"cassandra-{n}"]
+        assert service["entrypoint"] == ["/bin/bash", "/etc/sitelens/cassandra-entrypoint.sh"]
+        assert service["command"] == ["cassandra", "-f"]  # the image's, cleared by entrypoint
+        assert ("./cassandra/entrypoint.sh", "/etc/sitelens/cassandra-entrypoint.sh") in \
+            mounts(service)
+        # healthy before any role exists (cassandra-roles waits for it)
+        assert "cqlsh" not in " ".join(service["healthcheck"]["test"])
+        # the roles on every node from the first start (no login waits for a repair)
+        assert env(compose, f"cassandra-{n}")["JVM_EXTRA_OPTS"] == \
+            "-Dcassandra.system_auth.default_rf=" + \
+            compose["x-analytics-env"]["ANALYTICS_CASSANDRA_REPLICATION_FACTOR"]
+
+
+def cql_tables_written(entries: list[Path]) -> set[str]:
+    """Tables named by INSERT/UPDATE/DELETE/TRUNCATE in the strings of the files that
+    loading ``entries`` loads."""
+    statement = re.compile(
+        r"\b(?:INSERT INTO|UPDATE|DELETE FROM|TRUNCATE)\s+(?:\{[^}]*\}\.|\w+\.)?(\w+)")
+    files, _ = loaded_modules(entries)
+    found = set()
+    for tree in files.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(part.value if isinstance(part, ast.Constant) else "{x}"
+                               for part in node.values)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+            else:
+                continue
+            found.update(statement.findall(text))
+    return found
+
+
+def migration_tables() -> set[str]:
+    text = "".join(path.read_text() for path in
+                   (REPO_ROOT / "analytics" / "storage" / "migrations").glob("*.cql"))
+    return set(re.findall(r"CREATE TABLE IF NOT EXISTS \$\{keyspace\}\.(\w+)", text))
+
+
+def test_cassandra_roles_are_least_privilege(compose):
+    """Each app service logs in as its own role; the roles may what their code does and
+    no more: the write service writes only the salts, the read service only its own
+    tables, no service role manages roles or (but the migrator) the schema."""
+    roles = load_script("cassandra-roles.py", "init")
+    assert set(CASSANDRA_ROLES.values()) == set(roles.ROLES)
+    for service, role in CASSANDRA_ROLES.items():
+        settings = env(compose, service)
+        assert settings["ANALYTICS_CASSANDRA_USERNAME"] == role, service
+        assert settings["ANALYTICS_CASSANDRA_PASSWORD"].startswith(
+            "${" + roles.ROLES[role] + ":?"), service
+    for one_shot in ("cassandra-roles", "cassandra-grants"):
+        settings = env(compose, one_shot)
+        for variable in (roles.ADMIN_PASSWORD, *roles.ROLES.values()):
+            assert settings[variable].startswith("${" + variable + ":?"), (one_shot, variable)
+        assert compose["x-cassandra-cluster"].items() <= settings.items()
+        assert not {k for k in settings if k.startswith("ANALYTICS_KAFKA")}  # not theirs
+    assert compose["services"]["cassandra-roles"]["command"][-1] == "roles"
+    assert compose["services"]["cassandra-grants"]["command"][-1] == "grants"
+    keyspace = env(compose, "schema")["ANALYTICS_CASSANDRA_KEYSPACE"]
+    grants = roles.grant_statements(keyspace)
+    assert not [g for g in grants if "AUTHORIZE" in g or "ALL" in g or "DESCRIBE" in g]
+    keyspace_rights = {role: set(rights) for role, rights in roles.KEYSPACE_PERMISSIONS.items()}
+    assert keyspace_rights == {
+        "sitelens_migrator": {"CREATE", "ALTER", "DROP", "SELECT", "MODIFY"},
+        "sitelens_pipeline": {"SELECT", "MODIFY"},
+        "sitelens_write_api": {"SELECT"}, "sitelens_read_api": {"SELECT"}}
+    assert roles.TABLE_MODIFY["sitelens_write_api"] == ("visitor_salts",)
+    assert set(roles.TABLE_MODIFY["sitelens_read_api"]) <= migration_tables()
+    for role, tables in roles.TABLE_MODIFY.items():
+        for table in tables:
+            assert f"GRANT MODIFY ON TABLE {keyspace}.{table} TO {role}" in grants
+    # ... which covers what the code of the table-limited roles writes
+    code = {"sitelens_write_api": WRITE_SERVICE, "sitelens_read_api": READ_SERVICE}
+    for role, entries in code.items():
+        written = cql_tables_written(entries) - set(WRITES_OFF_THE_PATH[role])
+        assert written <= set(roles.TABLE_MODIFY[role]), (role, written)
+        assert set(WRITES_OFF_THE_PATH[role]) - {"records"} <= migration_tables()
+    # service roles log in but are no superusers; the default superuser is switched off
+    for role in roles.ROLES:
+        [(cql, parameters)] = roles.role_statements(role, "pw", exists=False)
+        assert "LOGIN = true AND SUPERUSER = false" in cql and parameters == ("pw",)
+        [(cql, _)] = roles.role_statements(role, "pw", exists=True)
+        assert cql == f"ALTER ROLE {role} WITH PASSWORD = %s AND LOGIN = true"
+    script = (DOCKER / "init" / "cassandra-roles.py").read_text()
+    assert "SUPERUSER = false AND LOGIN = false" in script  # what becomes of cassandra
+    assert roles.MIGRATOR_GRANT == "GRANT CREATE ON ALL KEYSPACES TO sitelens_migrator"
+
+
+def test_redis_and_postgres_require_passwords(compose):
+    redis = compose["services"]["redis"]
+    password = "${REDIS_PASSWORD:?set REDIS_PASSWORD (docker/.env.example)}"
+    assert redis["command"] == ["redis-server", "--requirepass", password]
+    assert env(compose, "redis")["REDISCLI_AUTH"] == password  # the health check logs in
+    assert "grep -q PONG" in redis["healthcheck"]["test"][1]  # NOAUTH exits 0 as well
+    assert compose["x-airflow-env"]["AIRFLOW__CELERY__BROKER_URL"] == \
+        f"redis://:{password}@redis:6379/0"
+    assert env(compose, "postgres")["POSTGRES_PASSWORD"].startswith("${AIRFLOW_DB_PASSWORD:?")
+    assert "POSTGRES_HOST_AUTH_METHOD" not in env(compose, "postgres")  # never "trust"
+
+
+def test_spark_authenticates_every_party(compose):
+    """The master, the workers and every driver share spark.authenticate's secret (the
+    executors get it from their worker); RPC is encrypted."""
+    options = compose["x-spark-auth"].split()
+    assert options == ["-Dspark.authenticate=true",
+                       "-Dspark.authenticate.secret=${SPARK_AUTH_SECRET:?set",
+                       "SPARK_AUTH_SECRET", "(docker/.env.example)}",
+                       "-Dspark.network.crypto.enabled=true"]
+    for daemon in ("spark-master", "spark-worker-1", "spark-worker-2"):
+        assert env(compose, daemon)["SPARK_DAEMON_JAVA_OPTS"] == compose["x-spark-auth"]
+    for driver in SPARK_DRIVERS:
+        assert env(compose, driver)["SPARK_SUBMIT_OPTS"] == compose["x-spark-auth"], driver
+        assert env(compose, driver)["ANALYTICS_SPARK_MASTER"].startswith("spark://")
+    # nobody else submits: the secret is only where a Spark process runs
+    holders = {name for name in compose["services"]
+               if "SPARK_AUTH_SECRET" in json.dumps(compose["services"][name])}
+    assert holders == {"spark-master", "spark-worker-1", "spark-worker-2", *SPARK_DRIVERS}
+    assert "ports" not in compose["services"]["spark-master"]  # its UI has no login
+
+
+def test_nginx_terminates_tls(compose):
+    """:80 only redirects; :443, :8001 and :8080 are TLS 1.2+ with HSTS, the certificate
+    from SITELENS_TLS_DIR; /metrics is refused on both services, Airflow's task API too."""
+    http = blocks(nginx_conf(), "http")[0][1]
+    servers = nginx_servers()
+    assert directives(servers["80"], "listen") == [["80", "default_server"]]
+    assert directives(locations(servers["80"])[("/",)], "return") == [
+        ["301", "https://$host$request_uri"]]
+    assert directives(http, "ssl_protocols") == [["TLSv1.2", "TLSv1.3"]]
+    [[certificate]] = directives(http, "ssl_certificate")
+    [[key]] = directives(http, "ssl_certificate_key")
+    lb = compose["services"]["load-balancer"]
+    [tls_dir] = [mount for mount in lb["volumes"] if isinstance(mount, dict)]
+    assert tls_dir == {"type": "bind", "source": "${SITELENS_TLS_DIR:-./tls}",
+                       "target": "/etc/nginx/tls", "read_only": True,
+                       "bind": {"create_host_path": True}}
+    assert (certificate, key) == ("/etc/nginx/tls/fullchain.pem", "/etc/nginx/tls/privkey.pem")
+    for port in ("443", "8001", "8080"):
+        server = servers[port]
+        assert "ssl" in directives(server, "listen")[0], port
+        [hsts] = [args for args in directives(server, "add_header")
+                  if args[0] == "Strict-Transport-Security"]
+        max_age = int(re.fullmatch(r'"max-age=(\d+)"', hsts[1]).group(1))
+        assert max_age >= 365 * 86400 and hsts[2] == "always", port
+        if port != "443":  # plain HTTP to a TLS port: to https on that port
+            assert directives(server, "error_page") == [
+                ["497", "=301", "https://$host:$server_port$request_uri"]]
+    for port in ("443", "8001"):
+        [refused] = [(args, body) for args, body in blocks(servers[port], "location")
+                     if args[0] == "~*" and "metrics" in args[1]]
+        assert directives(refused[1], "deny") == [["all"]]
+        pattern = re.compile(refused[0][1].strip('"'), re.I)
+        for path in ("/metrics", "/metrics/", "/Metrics", "/metrics;x", "/metrics/x"):
+            assert pattern.search(path), path
+        assert not pattern.search("/api/event") and not pattern.search("/metricsx")
+    assert directives(locations(servers["8080"])[("^~", "/execution/")], "deny") == [["all"]]
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_tls_init_makes_what_nginx_and_kafka_need(compose, tmp_path):
+    """docker/init/make-certs.sh: a self-signed pair for nginx when none is there, the
+    internal CA and one keystore per Kafka node (SAN = its name, signed by the CA); again
+    it changes nothing, and a new keystore password makes new keystores."""
+    tls_init = compose["services"]["tls-init"]
+    settings = env(compose, "tls-init")
+    brokers = [name for name in compose["services"] if re.fullmatch(r"kafka-\d+", name)]
+    assert settings["KAFKA_BROKERS"].split() == brokers
+    targets = dict((target, source) for source, target in mounts(tls_init))
+    assert targets == {"/sitelens-init/make-certs.sh": "./init/make-certs.sh",
+                       "/tls/ca": "tls-ca", "/tls/kafka": "tls-kafka",
+                       "/tls/clients": "tls-clients",
+                       "/tls/public": "${SITELENS_TLS_DIR:-./tls}"}
+    assert tls_init["command"] == ["sh", "/sitelens-init/make-certs.sh"]
+    for name, service in compose["services"].items():  # the CA's key stays in tls-init
+        if name != "tls-init":
+            assert "tls-ca" not in [source for source, _ in mounts(service)], name
+    dirs = {"PUBLIC_DIR": tmp_path / "public", "CA_DIR": tmp_path / "ca",
+            "KAFKA_DIR": tmp_path / "kafka", "CLIENTS_DIR": tmp_path / "clients"}
+
+    def run(password: str) -> str:
+        done = subprocess.run(
+            ["sh", str(MAKE_CERTS)], capture_output=True, text=True,
+            env={"PATH": os.environ["PATH"], "KAFKA_KEYSTORE_PASSWORD": password,
+                 "KAFKA_BROKERS": "kafka-1 kafka-2", "SITELENS_PUBLIC_HOST": "example.org",
+                 **{k: str(v) for k, v in dirs.items()}})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def openssl(*args: str) -> str:
+        return subprocess.run(["openssl", *args], capture_output=True, text=True,
+                              check=True).stdout
+
+    first = run("first-password")
+    assert "self-signed certificate for example.org" in first
+    assert "keystore for kafka-1" in first and "keystore for kafka-2" in first
+    public = dirs["PUBLIC_DIR"]
+    assert "DNS:example.org" in openssl("x509", "-in", str(public / "fullchain.pem"),
+                                        "-noout", "-ext", "subjectAltName")
+    assert (public / "privkey.pem").stat().st_mode & 0o077 == 0
+    assert (dirs["CLIENTS_DIR"] / "ca.crt").read_text() == \
+        (dirs["KAFKA_DIR"] / "ca.crt").read_text() == (dirs["CA_DIR"] / "ca.crt").read_text()
+    assert not (dirs["CLIENTS_DIR"] / "ca.key").exists()
+    certificate = tmp_path / "kafka-1.crt"
+    certificate.write_text(openssl("pkcs12", "-in", str(dirs["KAFKA_DIR"] / "kafka-1.p12"),
+                                   "-nokeys", "-clcerts", "-passin", "pass:first-password"))
+    assert "OK" in openssl("verify", "-CAfile", str(dirs["CLIENTS_DIR"] / "ca.crt"),
+                           str(certificate))
+    extensions = openssl("x509", "-in", str(certificate), "-noout", "-ext",
+                         "subjectAltName,extendedKeyUsage")
+    assert "DNS:kafka-1" in extensions and "TLS Web Client Authentication" in extensions
+    stores = {p.name: p.read_bytes() for p in dirs["KAFKA_DIR"].glob("*.p12")}
+    assert run("first-password") == ""  # nothing to do
+    assert {p.name: p.read_bytes() for p in dirs["KAFKA_DIR"].glob("*.p12")} == stores
+    assert "keystore for kafka-1" in run("second-password")
+    openssl("pkcs12", "-in", str(dirs["KAFKA_DIR"] / "kafka-1.p12"), "-nokeys",
+            "-passin", "pass:second-password")
+
+
+def test_no_secret_is_written_into_the_files(compose):
+    """Every password, key and secret a container gets is ``${NAME:?...}`` from the
+    environment, inside URLs too."""
+    secretish = re.compile(r"PASSWORD$|_SECRET$|_KEY$|CLI_AUTH$")
+    for name, service in compose["services"].items():
+        for variable, value in service.get("environment", {}).items():
+            if secretish.search(variable):
+                assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", value), (name, variable)
+            for credentials in re.findall(r"://[^/@\s]*:([^@\s]*)@", value):
+                assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", credentials), (name, variable)
+
+
+def test_apps_get_the_client_settings(compose):
+    """Once analytics/config.py has the client settings (PENDING_CONFIG_FIELDS), each
+    app's config is the locked cluster's: SASL_SSL to Kafka, its own Cassandra role."""
+    fields = {field.name for field in dataclasses.fields(Config)}
+    missing = [name for name in PENDING_CONFIG_FIELDS if name not in fields]
+    if missing:
+        pytest.xfail(f"analytics/config.py has no {', '.join(missing)} yet "
+                     "(docs/deployment.md, 'Client settings')")
+    for service, role in CASSANDRA_ROLES.items():
+        config = Config.from_env(env(compose, service))
+        assert config.kafka_security_protocol == "SASL_SSL", service
+        assert config.kafka_sasl_mechanism == "SCRAM-SHA-512", service
+        assert config.kafka_sasl_username == "sitelens", service
+        assert Path(config.kafka_ssl_ca_file) == Path(CA_FILE), service
+        assert config.cassandra_username == role, service

@@ -20,7 +20,8 @@ def test_first_load_creates_the_file_with_generated_secrets(tmp_path):
     path = tmp_path / "settings.env"
     assert notes == [f"settings: created {path}"]
     stored = read_settings_file(path)
-    assert sorted(stored) == ["ANALYTICS_AIRFLOW_SECRET", "ANALYTICS_POSTGRES_PASSWORD"]
+    assert sorted(stored) == ["ANALYTICS_AIRFLOW_SECRET", "ANALYTICS_CLIENT_ID_HASH_KEY",
+                              "ANALYTICS_POSTGRES_PASSWORD"]
     assert len(stored["ANALYTICS_POSTGRES_PASSWORD"]) == 32
     assert config.postgres_password == stored["ANALYTICS_POSTGRES_PASSWORD"]
     assert config.airflow_secret == stored["ANALYTICS_AIRFLOW_SECRET"]
@@ -71,7 +72,8 @@ def test_quoted_values_and_what_differs_from_the_defaults(tmp_path):
     assert config.streaming_watermark == "5 minutes"
     assert settings.changed_from_defaults(config) == {
         "ANALYTICS_STREAMING_WATERMARK": "5 minutes",
-        "ANALYTICS_POSTGRES_PASSWORD": "********"}
+        "ANALYTICS_POSTGRES_PASSWORD": "********",
+        "ANALYTICS_CLIENT_ID_HASH_KEY": "********"}  # generated into the file once
 
 
 def test_diff_names_what_changed():

@@ -203,9 +203,11 @@ def test_measurement_protocol(write_api):
                                         "value": 42.5, "currency": "EUR"}},
     ]}
     headers = {"X-Forwarded-For": _ip(), "User-Agent": "python-requests/2.32"}
-    assert post_json(url + "wrong", body, headers)[:3:2] == (
+    status, answer_headers, refusal = post_json(url + "wrong", body, headers)
+    assert (status, refusal) == (
         403, {"error": "wrong_secret", "detail": "api_secret is missing or does not match the "
-              "site's Measurement Protocol secret"})
+              "site's Measurement Protocol secret",
+              "request_id": answer_headers["x-request-id"]})
     assert post_json(url.replace("&api_secret=", ""), body, headers)[0] == 403
     assert post_json(url.replace("mp.test", "nobody.test") + "x", body, headers)[0] == 404
     assert post_json(url + "s3cret-for-tests", {"events": []}, headers)[0] == 400

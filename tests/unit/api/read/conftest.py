@@ -81,9 +81,13 @@ def make_full_world(state_dir: Path, views: MemoryViews | None = None) -> World:
                       jobs=MemoryAdhocJobs(config), session=UpCassandra())
 
 
-def make_world(config: Config, *, reports=None, jobs=None, session=None) -> World:
+def make_world(config: Config, *, reports=None, jobs=None, session=None,
+               rate_limited: bool = False) -> World:
     """``reports``/``jobs``: the app's (default: only a realtime report, no jobs);
-    ``session``: what the health check queries (default: none, so it answers 503)."""
+    ``session``: what the health check queries (default: none, so it answers 503);
+    ``rate_limited``: keep the config's read rate limit (default: off, as the clock
+    stands still)."""
+    config = config if rate_limited else config.replace(read_rate_limit_per_s=0.0)
     clock = Clock()
     passwords = Passwords(PasswordHasher.from_parameters(profiles.CHEAPEST))
     sites, users, sessions = MemorySites(SHOP, BLOG), MemoryUsers(), MemorySessions()

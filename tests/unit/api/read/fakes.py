@@ -51,6 +51,57 @@ class MemoryTokens:
         return token if token is not None and token.active else None
 
 
+class MemoryTokenTable:
+    """A driver session over an in-memory ``api_tokens`` table that answers the statements
+    :class:`api.read.tokens.TokenStore` makes (timestamps come back naive UTC, as from
+    the driver); ``lookups`` counts the reads of one token."""
+
+    COLUMNS = ("token_id", "secret_hash", "sites", "label", "created_at", "revoked_at",
+               "expires_at")
+
+    def __init__(self):
+        self.rows: dict[str, dict] = {}
+        self.lookups = 0
+
+    def execute(self, statement, parameters=()):
+        if statement.startswith("INSERT INTO api_tokens"):
+            names = statement[statement.index("(") + 1:statement.index(")")].split(", ")
+            row = dict(zip(names, parameters, strict=True))
+            applied = row["token_id"] not in self.rows
+            if applied:
+                self.rows[row["token_id"]] = row
+            return _Result([], applied)
+        if statement.startswith("UPDATE api_tokens SET revoked_at"):
+            at, token_id = parameters
+            if token_id not in self.rows:
+                return _Result([], False)
+            self.rows[token_id]["revoked_at"] = at
+            return _Result([], True)
+        if statement.startswith("SELECT") and "WHERE token_id" in statement:
+            self.lookups += 1
+            found = self.rows.get(parameters[0])
+            return _Result([self._row(found)] if found else [])
+        if statement.startswith("SELECT"):
+            return _Result([self._row(r) for r in self.rows.values()])
+        raise AssertionError(f"unexpected statement {statement!r}")
+
+    def _row(self, row: dict) -> SimpleNamespace:
+        def naive(value):
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                return value.astimezone(UTC).replace(tzinfo=None)
+            return value
+        return SimpleNamespace(**{c: naive(row.get(c)) for c in self.COLUMNS})
+
+
+class _Result(list):
+    def __init__(self, rows, was_applied=True):
+        super().__init__(rows)
+        self.was_applied = was_applied
+
+    def one(self):
+        return self[0] if self else None
+
+
 class UpCassandra:
     """A session whose every statement succeeds (the health check's query)."""
 
