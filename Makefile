@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run stop status test test-unit lint bench clean-state
+.PHONY: setup run stop status test test-unit lint bench bench-soak clean-state
 
 setup: $(STAMP)
 	$(PY) -m stack setup
@@ -43,6 +43,11 @@ bench: setup
 	$(PY) bench/stream_bench.py
 	$(PY) bench/batch_bench.py
 	$(PY) bench/read_bench.py
+	$(PY) bench/dashboard_bench.py
+
+## Ten minutes of the write path at half its capacity with Kafka and Cassandra restarted.
+bench-soak: setup
+	$(PY) bench/soak_bench.py
 
 ## Remove the local run's data and logs (keeps the jars cache).
 clean-state: stop

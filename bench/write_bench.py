@@ -68,8 +68,12 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait(30)
 
 
-def _wrk(port: int, body: Path, duration: int, connections: int, threads: int) -> dict:
+def _wrk(port: int, body: Path, duration: int, connections: int, threads: int, *,
+         delay_ms: float | None = None) -> dict:
+    """One wrk run; ``delay_ms`` paces each connection (a wait after each answer)."""
     env = {**os.environ, "WRK_BODY": str(body), "WRK_PATH": "/api/event"}
+    if delay_ms is not None:
+        env["WRK_DELAY_MS"] = f"{delay_ms:.3f}"
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
          "-s", str(LUA), f"http://127.0.0.1:{port}"],

@@ -4,6 +4,7 @@ shop, an API token for the blog, a settable clock and cheap argon2 parameters.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,7 @@ PASSWORD = "correct horse battery"
 BLOG_TOKEN = "sl_blogtoken_secret"
 ALL_TOKEN = "sl_alltoken_secret"
 REVOKED_TOKEN = "sl_revokedtoken_secret"
+EXPIRED_TOKEN = "sl_expiredtoken_secret"
 """Was the shop's token until it was revoked."""
 
 
@@ -96,7 +98,9 @@ def make_world(config: Config, *, reports=None, jobs=None, session=None,
         BLOG_TOKEN: Token("blogtoken", frozenset({BLOG.site_id}), "blog tableau", None, None),
         ALL_TOKEN: Token("alltoken", frozenset({"*"}), "operator", None, None),
         REVOKED_TOKEN: Token("revokedtoken", frozenset({SHOP.site_id}), "old shop", None,
-                             clock())})
+                             clock()),
+        EXPIRED_TOKEN: Token("expiredtoken", frozenset({SHOP.site_id}), "shop, expired",
+                             None, None, expires_at=clock() - timedelta(seconds=1))})
     app = create_app(config, session, sites=SitesCache(sites, ttl_s=3600),
                      reports=reports or FakeReports(), jobs=jobs or object(),
                      tokens=tokens, users=users,

@@ -1,7 +1,7 @@
 """Every route of the read API's OpenAPI document, with its path parameters set to the
 shop's real ids (a job, a shared link, a member), spelled ``/p``, ``//p``, ``/p/`` and with
-encoded slashes, called by whoever may not touch the shop: nobody, a garbage or revoked
-token, an ended or garbage session, a revoked shared link, and the blog's token, the
+encoded slashes, called by whoever may not touch the shop: nobody, a garbage, revoked or
+expired token, an ended or garbage session, a revoked shared link, and the blog's token, the
 blog's shared link and a person without a role (each of them sends a body that names the
 shop). Only 401, 403 and 404 come back. The public routes (login, logout, a shared link's
 own page and unlock, the schemas) are the listed exceptions: there no one gets a 5xx.
@@ -22,6 +22,7 @@ from tests.unit.api.read.conftest import (
     ADMIN,
     ALL_TOKEN,
     BLOG_TOKEN,
+    EXPIRED_TOKEN,
     OUTSIDER,
     PASSWORD,
     REVOKED_TOKEN,
@@ -101,6 +102,7 @@ def _callers(world) -> tuple[dict[str, dict], dict[str, dict]]:
         "garbage token": {"headers": {"Authorization": "Bearer sl_garbage_garbage"}},
         "not a bearer token": {"headers": {"Authorization": "Basic YWRhOnB3"}},
         "revoked token": {"headers": {"Authorization": f"Bearer {REVOKED_TOKEN}"}},
+        "expired token": {"headers": {"Authorization": f"Bearer {EXPIRED_TOKEN}"}},
         "garbage session": {"cookies": {"sl_session": "garbage"}},
         "ended session": {"cookies": ended_cookie},
         "revoked shared link": {"headers": {"X-Share-Token": revoked["url"].rsplit("/")[-1]}},

@@ -1,8 +1,8 @@
 """The read service's rate limit: a token bucket per API token, browser session and shared
 link, per client address (IPv6: per /64) without one, and per address for refusals of
-credentials (a valid token from that address still passes); 429 ``rate_limited`` with Retry-After. The world's clock stands
-still unless advanced: at 0.25 requests/s and bursts of 2, a bucket is empty after two
-requests and one request comes back every 4 s."""
+credentials (a valid token from that address still passes); 429 ``rate_limited`` with
+Retry-After. The world's clock stands still unless advanced: at 0.25 requests/s and
+bursts of 2, a bucket is empty after two requests and one request comes back every 4 s."""
 
 from __future__ import annotations
 
