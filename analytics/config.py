@@ -2,7 +2,8 @@
 
 Every setting comes from an environment variable (prefix ``ANALYTICS_``) with a default
 that suits the embedded single-machine run. Nothing else in the project reads
-``os.environ``: code receives a :class:`Config`, and tests build their own.
+``os.environ``: code receives a :class:`Config`, and tests build their own. Secrets are
+left out of the repr (``field(repr=False)``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PREFIX = "ANALYTICS_"
@@ -47,6 +48,17 @@ class Config:
     topic_replication: int = 1
     topic_retention_ms: int = 7 * 24 * 3600 * 1000
     """Kafka keeps a week; the master copy of every event lives in Cassandra."""
+    kafka_security_protocol: str = "PLAINTEXT"
+    """How every Kafka client connects (``SASL_SSL`` for the docker deployment's brokers);
+    the clients' settings are made in :mod:`analytics.kafka_settings`."""
+    kafka_sasl_mechanism: str = ""
+    """``SCRAM-SHA-512``, ``SCRAM-SHA-256`` or ``PLAIN`` with SASL; empty: not set."""
+    kafka_sasl_username: str = ""
+    """The clients' SASL user; empty means no SASL login."""
+    kafka_sasl_password: str = field(default="", repr=False)
+    kafka_ssl_ca_file: Path | None = None
+    """PEM file of the CA that signed the brokers' certificates; None: the system's CAs.
+    Spark's executors read it too (the same path on every worker)."""
 
     # -- Cassandra -----------------------------------------------------------------------
     cassandra_hosts: tuple[str, ...] = ("127.0.0.1",)
@@ -57,6 +69,10 @@ class Config:
     cassandra_replication_class: str = "SimpleStrategy"
     cassandra_replication_factor: int = 1
     cassandra_datacenter: str = "datacenter1"
+    cassandra_username: str = ""
+    """The role every Cassandra client logs in as (the driver and Spark's connector);
+    empty means no authentication (the local run's node asks for none)."""
+    cassandra_password: str = field(default="", repr=False)
 
     # -- service ports of the local run ---------------------------------------------------
     airflow_port: int = 8080
@@ -71,14 +87,14 @@ class Config:
     postgres_port: int = 5433
     """The local run's PostgreSQL (5433: clear of a system cluster on 5432)."""
     postgres_user: str = "sitelens"
-    postgres_password: str = ""
+    postgres_password: str = field(default="", repr=False)
     """Password of ``postgres_user``; the local run generates one into its settings file."""
     airflow_database: str = "airflow"
     """Airflow's metadata database on that server (the tests use one of their own)."""
     airflow_db_url: str = ""
     """A full SQLAlchemy URL of Airflow's metadata database; empty means the local
     PostgreSQL above (``postgresql+psycopg2://user:password@host:port/airflow_database``)."""
-    airflow_secret: str = ""
+    airflow_secret: str = field(default="", repr=False)
     """Signs Airflow's API tokens and UI sessions; the same for every Airflow process. The
     local run generates one into its settings file."""
     airflow_api_workers: int = 1
@@ -126,7 +142,7 @@ class Config:
     """User-agent strings whose ua-parser result is kept in memory."""
     bot_cache_size: int = 20_000
     """User-agent strings whose crawlerdetect answer is kept in memory."""
-    client_id_hash_key: str = ""
+    client_id_hash_key: str = field(default="", repr=False)
     """Secret key for hashing client-kept / Measurement Protocol client ids into visitor
     ids (at most 64 bytes). Must be the same on every write-service process and must not
     change, or returning visitors get new ids. Empty means an unkeyed hash: set it in

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analytics.config import Config
+from analytics.kafka_settings import client_settings
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def topic_specs(config: Config) -> list[TopicSpec]:
 def admin_client(config: Config, quiet: bool = False):
     from confluent_kafka.admin import AdminClient
 
-    settings = {"bootstrap.servers": config.bootstrap_servers}
+    settings = client_settings(config)
     if quiet:  # a readiness probe expects "connection refused" while the broker starts
         settings["log_level"] = 0
     return AdminClient(settings)
@@ -76,7 +77,7 @@ def end_offsets(config: Config, topic: str, timeout: float = 10.0) -> dict[int, 
     written)."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": config.bootstrap_servers,
+    consumer = Consumer({**client_settings(config),
                          "group.id": "sitelens-offsets", "enable.auto.commit": False})
     try:
         partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions

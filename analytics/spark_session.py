@@ -5,6 +5,8 @@ master (``local[2]`` on one machine, a cluster URL the same way), the connector 
 ``python -m stack setup`` resolves into ``<jars_dir>/spark-connectors`` (Kafka source and
 Spark Cassandra Connector, Scala 2.12 builds for pyspark 3.5), the Cassandra contact
 points, UTC as the session time zone and few shuffle partitions for small local data.
+The Cassandra login (:func:`spark_credentials`) is set here by the driver itself, from the
+config it reads back from its environment, never on ``spark-submit``'s command line.
 
 ``parse_enriched`` is a pure ``DataFrame -> DataFrame`` step shared by the speed and batch
 layers: Kafka records in, one column per enriched-event field out (the schema comes from
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from analytics.config import Config
 from analytics.event_schema import enriched_schema, spark_schema
+from analytics.kafka_settings import spark_source_options
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -55,9 +58,11 @@ def is_local_master(master: str) -> bool:
 
 
 def spark_conf(config: Config, app_name: str, *, check_jars: bool = True) -> dict[str, str]:
-    """Every setting the session gets, from config alone. ``check_jars=False`` describes a
-    launch before ``python -m stack setup`` has fetched the jars (the local run's service
-    list); a job started that way without them fails on its first Kafka read."""
+    """Every setting the session gets from config, but the secrets
+    (:func:`spark_credentials`): these are what ``spark-submit`` gets on its command line.
+    ``check_jars=False`` describes a launch before ``python -m stack setup`` has fetched
+    the jars (the local run's service list); a job started that way without them fails on
+    its first Kafka read."""
     jars = connector_jars(config)
     if check_jars and not jars:
         raise SparkSetupError(f"no Spark connector jars in {config.spark_connectors_dir}; "
@@ -95,15 +100,28 @@ def spark_conf(config: Config, app_name: str, *, check_jars: bool = True) -> dic
     return conf
 
 
+def spark_credentials(config: Config) -> dict[str, str]:
+    """The Spark Cassandra Connector's login (``cassandra_username``; none when empty).
+    Only :func:`spark_session` sets it, in the driver, which has the config in its
+    environment (``analytics.spark_submit.submit_env``): on ``spark-submit``'s command line
+    the password would show in the process list and in what the launchers print. The
+    executors get it with the rest of the driver's settings; Spark's UI redacts it."""
+    if not config.cassandra_username:
+        return {}
+    return {"spark.cassandra.auth.username": config.cassandra_username,
+            "spark.cassandra.auth.password": config.cassandra_password}
+
+
 def spark_session(config: Config, app_name: str) -> SparkSession:
-    """A SparkSession configured from ``config``.
+    """A SparkSession configured from ``config`` (:func:`spark_conf` and
+    :func:`spark_credentials`).
 
     Settings that start the JVM (jars, memory, master) only apply to the first session of
     a Python process; a later call returns that session with its SQL settings updated.
     """
     from pyspark.sql import SparkSession
 
-    conf = spark_conf(config, app_name)
+    conf = {**spark_conf(config, app_name), **spark_credentials(config)}
     if "spark.local.dir" in conf:
         Path(conf["spark.local.dir"]).mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder
@@ -152,9 +170,10 @@ def read_kafka(spark: SparkSession, config: Config, topic: str, starting: Offset
     """Kafka records of ``topic`` (columns key, value, topic, partition, offset, timestamp,
     timestampType) as a batch DataFrame from ``starting`` to ``ending`` (exclusive), or as
     a streaming one from ``starting`` on. Offsets are "earliest", "latest" or a mapping of
-    partition to offset; ``options`` add or override Kafka source options."""
+    partition to offset; ``options`` add or override Kafka source options. How it connects
+    (servers, security, login) comes from :func:`analytics.kafka_settings.spark_source_options`."""
     settings = {
-        "kafka.bootstrap.servers": config.bootstrap_servers,
+        **spark_source_options(config),
         "subscribe": topic,
         "startingOffsets": _offsets_option(topic, starting),
     }

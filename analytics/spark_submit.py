@@ -4,7 +4,10 @@ config, the same way from the local run, the tests, Airflow and a cluster.
 ``spark_conf`` (``analytics.spark_session``) is the single list of settings; here it
 becomes ``--master``/``--name``/``--conf`` arguments, because settings that start the
 driver JVM (jars, memory, bind address) only take effect on the command line. The job
-itself reads its config back from the ``ANALYTICS_*`` environment (:func:`submit_env`).
+itself reads its config back from the ``ANALYTICS_*`` environment (:func:`submit_env`),
+and with it the secrets, which its session sets itself and which never appear on the
+command line (``analytics.spark_session.spark_credentials``; the Kafka login is an option
+of its Kafka source).
 """
 
 from __future__ import annotations

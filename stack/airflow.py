@@ -31,6 +31,7 @@ import urllib.request
 from pathlib import Path
 
 from analytics.config import PREFIX, REPO_ROOT, Config
+from analytics.kafka_settings import client_settings
 from stack import postgres, process_groups, settings
 
 DAGS_DIR = REPO_ROOT / "dags"
@@ -40,7 +41,8 @@ AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
 SPARK_CONN_ID = "sitelens_spark"
 """Where batch jobs run: the Spark master of the config (``local[2]`` or a cluster)."""
 KAFKA_CONN_ID = "sitelens_kafka"
-"""The Kafka cluster of the config (bootstrap servers) for the Kafka provider's hooks."""
+"""The Kafka cluster of the config (``analytics.kafka_settings.client_settings``: bootstrap
+servers, and security settings where set) for the Kafka provider's hooks."""
 
 PARALLELISM = 4
 """Task slots of the whole Airflow (two cores: Spark gets them, the rest is small)."""
@@ -69,7 +71,7 @@ def connections(config: Config) -> dict[str, str]:
         SPARK_CONN_ID: {"conn_type": "spark", "host": config.spark_master,
                         "extra": {"deploy-mode": "client"}},
         KAFKA_CONN_ID: {"conn_type": "kafka",
-                        "extra": {"bootstrap.servers": config.bootstrap_servers}},
+                        "extra": client_settings(config)},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(value)
             for conn_id, value in conns.items()}

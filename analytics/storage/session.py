@@ -5,6 +5,16 @@ from __future__ import annotations
 from analytics.config import Config
 
 
+def auth_provider(config: Config):
+    """The driver's login as ``cassandra_username``; None (no login) when it is empty."""
+    if not config.cassandra_username:
+        return None
+    from cassandra.auth import PlainTextAuthProvider
+
+    return PlainTextAuthProvider(username=config.cassandra_username,
+                                 password=config.cassandra_password)
+
+
 def cluster(config: Config, connect_timeout: float = 5.0):
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
@@ -20,6 +30,7 @@ def cluster(config: Config, connect_timeout: float = 5.0):
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         connect_timeout=connect_timeout,
         protocol_version=5,
+        auth_provider=auth_provider(config),
     )
 
 

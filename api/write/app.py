@@ -16,6 +16,7 @@ import orjson
 from analytics.config import Config
 from analytics.enrich import RequestContext, SaltProvider, SiteSettings, build_pipeline
 from analytics.enrich.salts import SaltsAhead
+from analytics.kafka_settings import client_settings
 from analytics.sites import CachedSites, Site, SiteRepository, SitesUnavailable
 from analytics.storage.salts import CassandraSalts
 from analytics.storage.session import connect
@@ -64,8 +65,8 @@ def create_app(config: Config, multiprocess_dir: str | None = None, *, sites=Non
     if sites is None:
         sites = CachedSites(SiteRepository(session), ttl_s=config.site_cache_ttl_s)
     if sink is None:
-        sink = KafkaSink({"bootstrap.servers": config.bootstrap_servers,
-                          "linger.ms": config.kafka_linger_ms}, Spool(config.spool_path),
+        sink = KafkaSink({**client_settings(config), "linger.ms": config.kafka_linger_ms},
+                         Spool(config.spool_path),
                          delivery_timeout_ms=config.kafka_delivery_timeout_ms)
     pipeline = build_pipeline(config, salts if salts is not None
                               else SaltsAhead(CassandraSalts(session)))

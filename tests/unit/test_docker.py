@@ -53,12 +53,11 @@ KAFKA_START = DOCKER / "kafka" / "start.sh"
 MAKE_CERTS = DOCKER / "init" / "make-certs.sh"
 CA_FILE = "/etc/sitelens/tls/ca.crt"
 """Where every Kafka client finds the internal CA (the tls-clients volume)."""
-PENDING_CONFIG_FIELDS = ("kafka_security_protocol", "kafka_sasl_mechanism",
+CLIENT_LOGIN_FIELDS = ("kafka_security_protocol", "kafka_sasl_mechanism",
                          "kafka_sasl_username", "kafka_sasl_password", "kafka_ssl_ca_file",
                          "cassandra_username", "cassandra_password")
-"""Client settings of the locked cluster that compose sets before analytics/config.py has
-them (docs/deployment.md, "Client settings"): until it does, the apps ignore them and
-cannot connect. test_apps_get_the_client_settings checks them once they exist."""
+"""Client settings of the locked cluster that compose sets for every app (docs/deployment.md,
+"Client settings"); test_apps_get_the_client_settings checks them."""
 
 
 @pytest.fixture(scope="module")
@@ -567,7 +566,7 @@ def test_start_order(compose):
 
 
 def test_every_analytics_variable_is_a_config_field(compose):
-    known = set(Config.env_names()) | {"ANALYTICS_" + f.upper() for f in PENDING_CONFIG_FIELDS}
+    known = set(Config.env_names()) | {"ANALYTICS_" + f.upper() for f in CLIENT_LOGIN_FIELDS}
     for name, service in compose["services"].items():
         for variable in service.get("environment", {}):
             if variable.startswith("ANALYTICS_"):
@@ -651,7 +650,7 @@ LOCAL_ONLY = {
     # Airflow's metadata database and signing secret (the local run generates them)
     "airflow_db_url", "airflow_secret",
     # the locked cluster's client settings (the local run's servers ask for none)
-    *PENDING_CONFIG_FIELDS,
+    *CLIENT_LOGIN_FIELDS,
 }
 """Config fields whose defaults suit only the single-machine run: a container that reads
 one must set it."""
@@ -1610,13 +1609,8 @@ def test_no_secret_is_written_into_the_files(compose):
 
 
 def test_apps_get_the_client_settings(compose):
-    """Once analytics/config.py has the client settings (PENDING_CONFIG_FIELDS), each
-    app's config is the locked cluster's: SASL_SSL to Kafka, its own Cassandra role."""
-    fields = {field.name for field in dataclasses.fields(Config)}
-    missing = [name for name in PENDING_CONFIG_FIELDS if name not in fields]
-    if missing:
-        pytest.xfail(f"analytics/config.py has no {', '.join(missing)} yet "
-                     "(docs/deployment.md, 'Client settings')")
+    """Each app's config (the client settings, CLIENT_LOGIN_FIELDS) is the locked
+    cluster's: SASL_SSL to Kafka, its own Cassandra role."""
     for service, role in CASSANDRA_ROLES.items():
         config = Config.from_env(env(compose, service))
         assert config.kafka_security_protocol == "SASL_SSL", service
