@@ -137,7 +137,8 @@ class Config:
     referrer_spam_file: Path = REPO_ROOT / "analytics" / "data" / "referrer_spam.txt"
     """Referrer-spam block list: one domain per line (subdomains blocked too), # comments."""
     event_max_lateness_ms: int = 72 * 3600 * 1000
-    """Events buffered longer than this before sending are refused as too late (METRICS.md)."""
+    """Events buffered longer than this before sending are refused as too late
+    (docs/metrics.md, Events and ids)."""
     ua_cache_size: int = 20_000
     """User-agent strings whose ua-parser result is kept in memory."""
     bot_cache_size: int = 20_000

@@ -1,6 +1,6 @@
 """Site-local days as UTC instants: the periods the batch layer closes.
 
-A "day" in every report is a calendar day in the site's IANA zone (METRICS.md "Time").
+A "day" in every report is a calendar day in the site's IANA zone (docs/metrics.md, Time).
 The batch layer computes it from the raw events of the UTC hours that cover it (plus a
 margin, so sessions are whole); the read API and the data-quality check need the exact
 UTC instants where it starts and ends. Everything here is pure Python (zoneinfo).

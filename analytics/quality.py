@@ -1,10 +1,11 @@
 """Data quality: after the batch layer closed a day, do both layers agree on it?
 
-METRICS.md: once the nightly batch has run for a day, batch and speed-layer totals for that
-day agree on pageviews and custom events exactly, unless events arrived later than the
-speed layer's watermark. The speed layer counts such events in its ``late`` view, by the
-minute they arrived in, with the minute they belong to (``event_minute``). So for every
-measure, with ``late`` = the late view's count for the day:
+docs/metrics.md, Layers: once the nightly batch has run for a day, batch and speed-layer
+totals for that day agree on pageviews and custom events exactly, unless events arrived
+later than the speed layer's watermark. The speed layer counts such events in its
+``late`` view, by the minute they arrived in, with the minute they belong to
+(``event_minute``). So for every measure, with ``late`` = the late view's count for the
+day:
 
     0 <= batch - speed <= late
 

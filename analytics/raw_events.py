@@ -10,7 +10,7 @@ and every job that reads raw events back (the batch layer, ad-hoc queries):
   chunks (a replayed micro-batch rewrites them). Records that are not enriched events are
   kept too, under :data:`MALFORMED_SITE`;
 - :func:`from_chunks`: chunk rows -> one row per event (the event JSON as published, its
-  Kafka coordinates), ready for ``parse_event_json``.
+  Kafka coordinates), ready for ``analytics.spark_session.parse_enriched``.
 
 pyspark is imported inside the functions, as in ``analytics.spark_session``.
 """

@@ -1,9 +1,9 @@
 """The services of the local run: how each is started, where it listens, when it is ready.
 
 A service is described once here; ``stack.supervisor`` runs it under supervisord and
-``stack.lifecycle`` starts, checks and stops it. The stores (Kafka, Cassandra, PostgreSQL)
-start first; the services that use them join by adding a :class:`Service` to
-:func:`services`.
+``stack.lifecycle`` starts, checks and stops it. :func:`services` lists them in start
+order: the stores (Kafka, Cassandra, PostgreSQL) first, then the write and read services,
+the speed layer and Airflow's parts.
 """
 
 from __future__ import annotations

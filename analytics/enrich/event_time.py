@@ -1,10 +1,11 @@
 """Step ``event_time``: server receive time, corrected for clients that buffer events.
 
-METRICS.md: when the payload has both ``created_at`` and ``sent_at`` (client clock),
-event time = received − (sent − created). Only the difference of two client timestamps is
-used, so a client clock that is simply wrong does not matter. The result is never later
-than received; an event more than ``max_lateness_ms`` older than its receipt is refused as
-``too_late``. ``sent_at < created_at`` is nonsense and means no correction.
+docs/metrics.md, Events and ids: when the payload has both ``created_at`` and ``sent_at``
+(client clock), event time = received − (sent − created). Only the difference of two
+client timestamps is used, so a client clock that is simply wrong does not matter. The
+result is never later than received; an event more than ``max_lateness_ms`` older than
+its receipt is refused as ``too_late``. ``sent_at < created_at`` is nonsense and means no
+correction.
 """
 
 from __future__ import annotations
@@ -37,4 +38,4 @@ class EventTime:
 
 
 event_time = EventTime()
-"""The step with the METRICS.md limit of 72 h."""
+"""The step with the default limit of 72 h (docs/metrics.md, Events and ids)."""

@@ -1,5 +1,5 @@
-"""Metric logic as pure ``DataFrame -> DataFrame`` functions (METRICS.md), shared by the
-speed layer (streaming) and the batch layer. No session, read or write happens here: each
+"""Metric logic as pure ``DataFrame -> DataFrame`` functions (docs/metrics.md), shared by
+the speed layer (streaming) and the batch layer. No session, read or write happens here: each
 job's ``main()`` builds the session, reads, applies these and writes.
 
 - :mod:`analytics.metrics.events`: event time columns, dedup on event_id, bot split.

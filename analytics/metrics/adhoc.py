@@ -1,4 +1,4 @@
-"""Ad-hoc questions over a range of site-local days (METRICS.md terms): a breakdown by
+"""Ad-hoc questions over a range of site-local days (docs/metrics.md terms): a breakdown by
 any dimension with filters, and a funnel of 2 or 3 steps. Pure ``DataFrame ->
 DataFrame`` functions; ``batch/adhoc.py`` reads the raw events and runs them.
 

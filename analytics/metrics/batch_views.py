@@ -8,7 +8,7 @@ custom event names and page paths), and writes what comes out, keyed as document
 The job should read a margin of events around the period (sessions are only whole when all
 their events are there) and keep only output rows whose ``local_day`` lies in the period.
 
-Time (METRICS.md "Time"). :func:`with_local_time` derives everything from the event's UTC
+Time (docs/metrics.md, Time). :func:`with_local_time` derives everything from the event's UTC
 instant and the row's zone, never from the Spark session's zone:
 
 - ``local_ts`` timestamp: Spark's ``from_utc_timestamp`` convention, a timestamp whose UTC

@@ -1,5 +1,5 @@
-"""GA4's default channel grouping, as Spark Column expressions (METRICS.md: "channel follows
-GA4's default channel grouping rules from source/medium").
+"""GA4's default channel grouping, as Spark Column expressions (docs/metrics.md, Sources
+and channels).
 
 :func:`channel_column` applies GA4's rules in GA4's order, first match wins (matching is
 case-insensitive; ``medium`` null counts as ``(not set)``):

@@ -44,7 +44,7 @@ def with_event_ts(df: DataFrame) -> DataFrame:
 def dedup(df: DataFrame, watermark: str | None = None, time_column: str = EVENT_TS,
           copies: str | None = None) -> DataFrame:
     """One row per (site_id, event_id): two events of one site with the same event_id are
-    one event (METRICS.md). Needs ``event_ts`` (:func:`with_event_ts`).
+    one event (docs/metrics.md, Events and ids). Needs ``event_ts`` (:func:`with_event_ts`).
 
     Streaming: ``watermark`` (e.g. ``"10 minutes"``) is required; it becomes the stream's
     event-time watermark on ``time_column`` (default ``event_ts``) and bounds how long an

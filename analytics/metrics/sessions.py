@@ -1,5 +1,6 @@
-"""Sessions (METRICS.md): the events of one visitor on one site in event-time order; a new
-session starts when the gap from that visitor's previous event is more than 30 minutes.
+"""Sessions (docs/metrics.md, Sessions): the events of one visitor on one site in
+event-time order; a new session starts when the gap from that visitor's previous event is
+more than 30 minutes.
 
 :func:`sessionize` labels each event with its session; :func:`sessions` makes one row per
 session with its duration, engagement, entry/exit page and the acquisition and device

@@ -1,5 +1,5 @@
-"""The source of an event (METRICS.md): ``utm_source`` if present, else the referrer's host,
-else ``(direct)``.
+"""The source of an event (docs/metrics.md, Sources and channels): ``utm_source`` if
+present, else the referrer's host, else ``(direct)``.
 
 A referrer on the site's own host already arrives as a null ``referrer_host`` (the write
 service's enrichment drops it). Empty or blank strings count as absent. The batch layer

@@ -1,5 +1,5 @@
 """Where each part of a report comes from: the seam between the batch and speed layers
-(METRICS.md "Layers"; no Falcon in here).
+(docs/metrics.md, Layers; no Falcon in here).
 
 A site-local day with a ``batch_days`` row is closed: it comes whole from the batch
 layer. Every other day of the range comes from the speed layer's UTC minutes that fall

@@ -1,4 +1,5 @@
-"""The batch job on hand-built events: every number below is worked out from METRICS.md.
+"""The batch job on hand-built events: every number below is worked out from
+docs/metrics.md.
 
 Events reach the master dataset the way real ones do: posted to the write service (with
 ``created_at``/``sent_at``, so a client that buffered them puts them hours in the past),

@@ -1,5 +1,5 @@
 """Reports through HTTP on hand-built events that went through the whole pipeline
-(conftest.py). Every number is worked out here from METRICS.md.
+(conftest.py). Every number is worked out here from docs/metrics.md.
 
 Site K (Asia/Kathmandu; goals ``signup`` and page ``/pricing``), day D, closed by the batch
 layer (the events of tests/integration/batch/test_batch_job.py; its docstring works them):

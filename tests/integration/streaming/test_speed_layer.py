@@ -1,5 +1,5 @@
 """Hand-built events through the write API -> Kafka -> the streaming job -> Cassandra; the
-realtime views and the raw table equal the numbers worked out from METRICS.md.
+realtime views and the raw table equal the numbers worked out from docs/metrics.md.
 
 Two sites in different zones (Asia/Kathmandu, +05:45; America/New_York). Views are keyed
 by UTC minute, whatever the zone. Every event below is posted within a few seconds of one

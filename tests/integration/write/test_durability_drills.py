@@ -332,7 +332,8 @@ def test_full_disk_while_spooling_no_2xx_for_what_was_not_kept(drill_kafka, smal
 def test_relay_killed_mid_drain_every_acknowledged_event_arrives(drill_kafka, tmp_path):
     """The relay is a thread of each worker: kill -9 the worker while it drains. A batch
     Kafka acknowledged but the dead relay had not yet deleted is sent again, so Kafka may
-    hold up to one drain batch twice; every count dedups on event_id (METRICS.md)."""
+    hold up to one drain batch twice; every count dedups on event_id (docs/metrics.md,
+    Events and ids)."""
     from api.write.spool import Spool
 
     config = drill_kafka

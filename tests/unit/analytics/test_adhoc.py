@@ -1,5 +1,5 @@
 """Ad-hoc breakdowns and funnels (analytics.metrics.adhoc) on hand-made events; every
-expected number is worked out by hand below from METRICS.md and the module's rules.
+expected number is worked out by hand below from docs/metrics.md and the module's rules.
 
 Site k.example, Asia/Kathmandu (UTC+05:45), goals "signup" and "/pricing". The range is
 the local day D = 2024-05-02, which starts at M = 2024-05-01 18:15 UTC; times are minutes

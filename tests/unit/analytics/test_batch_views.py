@@ -1,5 +1,6 @@
 """The batch views (analytics.metrics.batch_views) on hand-made events of three sites in
-three zones; every expected number is worked out by hand from METRICS.md in the comments.
+three zones; every expected number is worked out by hand from docs/metrics.md in the
+comments.
 
 Site k.example, Asia/Kolkata (UTC+05:30), goals "signup" and "/thanks". D1 = 2024-05-01,
 D2 = 2024-05-02 (local). Sessions:

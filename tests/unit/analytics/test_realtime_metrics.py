@@ -1,6 +1,6 @@
 """The speed layer's minute views (analytics.metrics) on a hand-made event set.
 
-Expected numbers are worked out by hand from METRICS.md; see the comments at EVENTS.
+Expected numbers are worked out by hand from docs/metrics.md; see the comments at EVENTS.
 The unit tests' local SparkSession (conftest) serves the module (batch views and one
 streaming query).
 """

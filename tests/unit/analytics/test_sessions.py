@@ -1,5 +1,5 @@
 """Sessions (analytics.metrics.sessions) on hand-made events; expected values worked out by
-hand from METRICS.md ("Sessions") in the comments. All times are 2024-05-01 UTC unless
+hand from docs/metrics.md, Sessions, in the comments. All times are 2024-05-01 UTC unless
 written in full."""
 
 from __future__ import annotations
