@@ -137,7 +137,8 @@ export function periodLabel (period, interval, long = false) {
     return long ? `${formatDay(period.slice(0, 10), { weekday: 'short', day: 'numeric', month: 'short' })}, ${time}` : time
   }
   if (interval === 'month') return formatDay(period, { month: long ? 'long' : 'short', year: 'numeric' })
-  if (interval === 'week') return (long ? 'Week of ' : '') + formatDay(period)
+  // weeks are the read API's: Monday to Sunday (ISO), named by their Monday
+  if (interval === 'week') return long ? `Week of ${formatDay(period, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })}` : formatDay(period)
   return formatDay(period, long ? { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' } : { day: 'numeric', month: 'short' })
 }
 

@@ -1,4 +1,5 @@
 // Numbers as people read them, and what each metric is.
+import { formatCompact } from './axis.js'
 
 export const METRICS = {
   visitors: { label: 'Unique visitors', short: 'Visitors', kind: 'count' },
@@ -13,13 +14,14 @@ export const METRICS = {
   conversion_rate: { label: 'Conversion rate', short: 'CR', kind: 'rate' }
 }
 export const STAT_METRICS = ['visitors', 'sessions', 'pageviews', 'views_per_session', 'bounce_rate', 'visit_duration']
+/** The top stats that are measures of whole visits (the read API's session metrics). */
+export const VISIT_METRICS = ['sessions', 'views_per_session', 'bounce_rate', 'visit_duration']
 
-const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 })
 const whole = new Intl.NumberFormat()
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 })
 const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 })
 
-export const formatCount = (n) => Math.abs(n) >= 10000 ? compact.format(n) : whole.format(n)
+export const formatCount = (n) => Math.abs(n) >= 10000 ? formatCompact(n) : whole.format(n)
 export const formatWhole = (n) => whole.format(n)
 
 export function formatDuration (seconds) {
@@ -80,6 +82,26 @@ export const DIMENSIONS = {
 }
 export const dimensionLabel = (d) => DIMENSIONS[d] || (d.startsWith('prop:') ? `Property ${d.slice(5)}` : d)
 export const OPS = { is: 'is', is_not: 'is not', contains: 'contains' }
+
+/** What the visit metrics cover while a filter on something that happens inside a visit
+ *  (a page, an event, a goal, an event property) is on: whole visits that had it, not the
+ *  page or event alone. {text, missing} or null when no such filter is on; ``missing``:
+ *  the sentence for when the API has no such numbers (the daily views keep visits by
+ *  their entry and exit page, not by every page they saw). */
+export function visitScope (filters) {
+  const inside = filters.find(f => ['page', 'event', 'goal'].includes(f.dimension) || f.dimension.startsWith('prop:'))
+  if (!inside) return null
+  const what = inside.dimension === 'page'
+    ? (inside.op === 'is' ? `included ${inside.value}` : 'included a matching page')
+    : inside.dimension === 'goal'
+      ? (inside.op === 'is' ? `completed the goal ${inside.value}` : 'completed a matching goal')
+      : (inside.op === 'is' && inside.dimension === 'event' ? `had the event ${inside.value}` : 'had a matching event')
+  const thing = inside.dimension === 'page' ? 'that page' : 'those events'
+  return {
+    text: `Visits, views per visit, bounce rate and visit duration are measured over whole visits that ${what}, not over ${thing} alone.`,
+    missing: `The daily views do not split visits by every ${inside.dimension === 'page' ? 'page they saw' : 'event they had'}, so these are not available here.`
+  }
+}
 
 let regions = null
 export function countryName (code) {

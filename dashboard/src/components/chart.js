@@ -7,9 +7,10 @@ import { reportUrl } from '../api.js'
 import { useFetch } from '../hooks.js'
 import { linkProps } from '../route.js'
 import { formatRange, periodDays, periodLabel } from '../dates.js'
-import { METRICS, formatMetric } from '../format.js'
+import { METRICS, VISIT_METRICS, formatMetric, sentence, visitScope } from '../format.js'
 import { cssVar } from '../theme.js'
-import { Plot, indexSplits, tipLine, tooltipPlugin } from './uplot.js'
+import { formatTick, periodSpan, xTicks, yTicks } from '../axis.js'
+import { Plot, tipLine, tooltipPlugin } from './uplot.js'
 
 const INTERVAL_LABEL = { hour: 'Hours', day: 'Days', week: 'Weeks', month: 'Months' }
 
@@ -47,16 +48,17 @@ export function MainChart ({ ctx, metric }) {
   if (!series) return html`<div class="chart-area" data-loaded="false">${heading}<div class="chart-empty" role="status"><span class="spinner" aria-hidden="true"></span></div></div>`
   const anyProvisional = series.provisional.some(Boolean)
   const allNull = series.values.every(v => v === null)
+  const scope = VISIT_METRICS.includes(metric) ? visitScope(ctx.route.filters) : null
   return html`<div class="chart-area" data-loaded=${loaded}>${heading}
     <figure class="chart" aria-labelledby="chart-title">
       ${allNull
-        ? html`<div class="chart-empty"><p>— ${info.label} is not available for this period.</p><p class="muted small">${(series.meta.incomplete[0] || {}).reason || ''}</p></div>`
+        ? html`<div class="chart-empty"><p>${info.label} is not available ${scope ? 'with this filter' : 'for this period'}.</p><p class="muted small">${scope ? scope.missing : sentence((series.meta.incomplete[0] || {}).reason || '')}</p></div>`
         : html`<${TimeChart} series=${series} metric=${metric} interval=${interval} ctx=${ctx} />`}
-      <figcaption class="legend">
+      ${(ctx.comparison || anyProvisional) && html`<figcaption class="legend">
         <span class="legend-item"><span class="swatch line"></span>${formatRange(ctx.range.start, ctx.range.end)}</span>
         ${ctx.comparison && html`<span class="legend-item"><span class="swatch line dashed compare"></span>${formatRange(ctx.comparison.start, ctx.comparison.end)}</span>`}
         ${anyProvisional && html`<span class="legend-item" title="Served by the speed layer: the nightly batch run recomputes these days, and the numbers may still change"><span class="swatch band"></span>Provisional (speed layer)</span>`}
-      </figcaption>
+      </figcaption>`}
       <${DataTable} series=${series} metric=${metric} interval=${interval} ctx=${ctx} />
     </figure>
   </div>`
@@ -74,23 +76,42 @@ function TimeChart ({ series, metric, interval, ctx }) {
     if (compare) out.push(x.map(i => compare[i] ? compare[i][metric] : null))
     return out
   }, [series])
-  // hours over several days: the axis names the day too
-  const hoursOfDays = interval === 'hour' && ctx.range.days > 1
-  const axisLabel = (period) => hoursOfDays ? `${periodLabel(period.slice(0, 10), 'day')} ${periodLabel(period, 'hour')}` : periodLabel(period, interval)
-  const make = (width) => {
+  const periods = rows.map(r => r.period)
+  const kind = METRICS[metric].kind
+  const height = window.innerWidth < 600 ? 210 : 270
+  const make = () => {
     const accent = cssVar('--accent')
-    const grid = cssVar('--grid')
+    const grid = cssVar('--chart-grid')
     const text = cssVar('--text-muted')
-    const fill = cssVar('--accent-fill')
     const band = cssVar('--provisional')
     const cmp = cssVar('--compare')
+    const panel = cssVar('--panel')
+    const fillTop = cssVar('--chart-fill-top')
+    const fillBottom = cssVar('--chart-fill-bottom')
     const font = `12px ${cssVar('--font')}`
-    const points = { show: n <= 45, size: 5, fill: accent }
-    const fmt = (v) => formatMetric(metric, v)
+    const measure = textWidth(font)
+    const fmt = (v) => formatMetric(metric, v, true)
+    // the y scale and its ticks (0 to a round value above the highest point), and the x
+    // labels of the plot's width, made once per size
+    let y = yTicks(0, kind)
+    let x = { width: -1, labels: [] }
+    const xLabels = (u) => {
+      const width = u.bbox.width / devicePixelRatio
+      if (x.width !== width) x = { width, labels: xTicks(periods, interval, { width, measure, room: [u.bbox.left / devicePixelRatio, 14] }) }
+      return x.labels
+    }
+    const fill = (u) => {
+      const g = u.ctx.createLinearGradient(0, u.bbox.top, 0, u.bbox.top + u.bbox.height)
+      g.addColorStop(0, fillTop)
+      g.addColorStop(1, fillBottom)
+      return g
+    }
+    const points = { show: n <= 16, size: 6, width: 2, fill: panel }
     return {
       legend: { show: false },
-      cursor: { drag: { x: false, y: false }, points: { size: 8 } },
-      scales: { x: { time: false, range: [0, Math.max(1, n - 1)] }, y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.12 : 1] } },
+      padding: [12, 14, 0, 0],
+      cursor: { y: false, drag: { x: false, y: false }, points: { size: 9, width: 2, fill: panel, stroke: (u, i) => i === 3 ? cmp : accent } },
+      scales: { x: { time: false, range: [0, Math.max(1, n - 1)] }, y: { range: (u, lo, hi) => { y = yTicks(hi, kind, height < 250 ? 4 : 5); return [0, y.top] } } },
       series: [
         {},
         { label: 'final', stroke: accent, width: 2, fill, points },
@@ -98,8 +119,25 @@ function TimeChart ({ series, metric, interval, ctx }) {
         ...(compare ? [{ label: 'comparison', stroke: cmp, width: 1.5, dash: [4, 4], points: { show: false } }] : [])
       ],
       axes: [
-        { stroke: text, font, grid: { show: false }, ticks: { show: false }, splits: indexSplits(n, (width < 500 ? 70 : 90) + (hoursOfDays ? 30 : 0)), values: (u, splits) => splits.map(i => rows[i] ? axisLabel(rows[i].period) : '') },
-        { stroke: text, font, size: 56, grid: { stroke: grid, width: 1 }, ticks: { show: false }, values: (u, splits) => splits.map(fmt), splits: (u, ax, min, max) => niceSplits(max, metric) }
+        {
+          stroke: text, font, size: 30, gap: 10, grid: { show: false }, ticks: { show: false },
+          splits: (u) => xLabels(u).map(l => l.index),
+          values: (u, splits) => {
+            const labels = xLabels(u)
+            u.root.dataset.xTicks = JSON.stringify(labels.map(l => l.text))
+            return splits.map(i => (labels.find(l => l.index === i) || { text: '' }).text)
+          }
+        },
+        {
+          stroke: text, font, gap: 10, grid: { stroke: grid, width: 1 }, ticks: { show: false },
+          size: (u, shown) => Math.max(36, Math.ceil(Math.max(0, ...(shown || []).map(measure))) + 16),
+          splits: () => y.ticks,
+          values: (u, splits) => {
+            const labels = splits.map(v => formatTick(kind, v))
+            u.root.dataset.yTicks = JSON.stringify(labels)
+            return labels
+          }
+        }
       ],
       hooks: {
         drawClear: [(u) => {
@@ -116,25 +154,34 @@ function TimeChart ({ series, metric, interval, ctx }) {
       },
       plugins: [tooltipPlugin((el, i) => {
         tipLine(el, { label: periodLabel(rows[i].period, interval, true), className: 'tip-title' })
+        const span = partial(rows[i].period, interval, ctx.range)
+        if (span) tipLine(el, { label: `Only ${span} in the range`, className: 'tip-sub' })
         tipLine(el, { swatch: accent, label: METRICS[metric].short, value: fmt(values[i]) })
         if (compare && compare[i]) tipLine(el, { swatch: cmp, dashed: true, label: periodLabel(compare[i].period, interval, true), value: fmt(compare[i][metric]) })
         if (provisional[i]) tipLine(el, { label: 'Provisional: speed layer', className: 'tip-note' })
       })]
     }
   }
-  return html`<${Plot} make=${make} data=${data} height=${window.innerWidth < 600 ? 200 : 260} deps=${[metric, interval, ctx.range.start]} />`
+  return html`<${Plot} make=${make} data=${data} height=${height} deps=${[metric, interval, ctx.range.start, ctx.range.end]} />`
 }
 
-/** 0 and 3-4 round steps up to the max (so the axis reads 0, 500, 1k, 1.5k). */
-function niceSplits (max, metric) {
-  if (!(max > 0)) return [0]
-  const target = max / 1.12 / 3
-  const pow = Math.pow(10, Math.floor(Math.log10(target)))
-  let step = [1, 2, 2.5, 5, 10].map(m => m * pow).find(s => s >= target) || pow * 10
-  if (METRICS[metric].kind === 'count') step = Math.max(1, Math.round(step))
-  const out = []
-  for (let v = 0; v <= max + 1e-9; v += step) out.push(v)
-  return out
+/** The days of a week or month that the range covers in part ("1 Jan – 4 Jan"), else null. */
+function partial (period, interval, range) {
+  if (interval !== 'week' && interval !== 'month') return null
+  const span = periodSpan(period, interval, range.start, range.end)
+  return span.partial ? formatRange(span.from, span.to) : null
+}
+
+const widths = new Map()
+/** ``text -> px`` in ``font`` (a canvas measures it as uPlot will draw it). */
+function textWidth (font) {
+  const c = document.createElement('canvas').getContext('2d')
+  c.font = font
+  return (text) => {
+    const key = font + '\n' + text
+    if (!widths.has(key)) widths.set(key, c.measureText(text).width)
+    return widths.get(key)
+  }
 }
 
 /** The chart's numbers as a table for screen readers. */
@@ -143,7 +190,10 @@ function DataTable ({ series, metric, interval, ctx }) {
   return html`<div class="sr-only"><table>
     <caption>${METRICS[metric].label} by ${interval}</caption>
     <thead><tr><th scope="col">Period</th><th scope="col">${METRICS[metric].label}</th>${compare && html`<th scope="col">Comparison</th>`}</tr></thead>
-    <tbody>${rows.map((r, i) => html`<tr><th scope="row">${periodLabel(r.period, interval, true)}${provisional[i] ? ' (provisional)' : ''}</th>
-      <td>${formatMetric(metric, values[i], true)}</td>${compare && html`<td>${compare[i] ? formatMetric(metric, compare[i][metric], true) : '—'}</td>`}</tr>`)}</tbody>
+    <tbody>${rows.map((r, i) => {
+      const span = partial(r.period, interval, ctx.range)
+      return html`<tr><th scope="row">${periodLabel(r.period, interval, true)}${span ? ` (only ${span} in the range)` : ''}${provisional[i] ? ' (provisional)' : ''}</th>
+        <td>${formatMetric(metric, values[i], true)}</td>${compare && html`<td>${compare[i] ? formatMetric(metric, compare[i][metric], true) : '—'}</td>`}</tr>`
+    })}</tbody>
   </table></div>`
 }

@@ -9,8 +9,8 @@ import {
   PERIODS, comparePeriod, defaultInterval, formatRange, intervalsFor, isIsoDate, MAX_DAYS,
   resolvePeriod
 } from '../dates.js'
-import { METRICS, OPS, STAT_METRICS, delta, dimensionLabel, formatMetric, sentence, valueLabel } from '../format.js'
-import { IconArrowDown, IconArrowUp, IconCalendar, IconDown, IconX } from './icons.js'
+import { METRICS, OPS, STAT_METRICS, VISIT_METRICS, delta, dimensionLabel, formatMetric, sentence, valueLabel, visitScope } from '../format.js'
+import { IconArrowDown, IconArrowUp, IconCalendar, IconDown, IconInfo, IconX } from './icons.js'
 import { MainChart } from './chart.js'
 import { Cards } from './cards.js'
 
@@ -100,7 +100,7 @@ function PeriodPicker ({ ctx }) {
 function CompareSelect ({ route }) {
   return html`<label class="compare"><span class="compare-label">Compare</span>
     <select value=${route.compare} onChange=${e => navigate({ compare: e.currentTarget.value })}>
-      <option value="off">Off</option>
+      <option value="off">No comparison</option>
       <option value="previous">Previous period</option>
       <option value="year">Same period last year</option>
     </select></label>`
@@ -138,6 +138,9 @@ function TopStats ({ ctx, metric }) {
     return found.map(n => notes.indexOf(n) + 1).sort((a, b) => a - b)
   }
   const speedDays = now.data ? now.data.meta.layers.speed : []
+  // a filter on a page (or an event) leaves whole visits: the visit metrics say so
+  const scope = visitScope(ctx.route.filters)
+  const scopeMissing = scope && row && VISIT_METRICS.every(m => row[m] === null)
   return html`<div class="stats-wrap">
     ${now.error && html`<p class="alert ${now.error.needsJob ? 'info' : 'error'}" role="alert">${now.error.needsJob
       ? html`<strong>Totals for these filters need the raw events.</strong> ${sentence(now.error.description)} The cards below can run a Spark job.` : now.error.description}</p>`}
@@ -152,14 +155,17 @@ function TopStats ({ ctx, metric }) {
         const refs = row ? mark(m) : null
         const change = row && prev ? delta(m, value, prev[m]) : null
         const why = refs ? refs.map(i => notes[i - 1].reason).join(' ') : ''
+        const scoped = scope && VISIT_METRICS.includes(m)
+        const title = [scoped && scope.text, why].filter(Boolean).join(' ') || `Show ${METRICS[m].label.toLowerCase()} in the chart`
         return html`<button type="button" class=${'stat' + (m === metric ? ' selected' : '')} aria-pressed=${m === metric}
-            onClick=${() => navigate({ metric: m })} title=${why || `Show ${METRICS[m].label.toLowerCase()} in the chart`}>
+            onClick=${() => navigate({ metric: m })} title=${title} aria-describedby=${scoped ? 'visit-scope' : undefined} data-metric=${m}>
           <span class="stat-label">${METRICS[m].label}</span>
-          <span class="stat-value">${value === undefined ? (now.loading ? '…' : '—') : formatMetric(m, value, true)}${refs && html`<sup class="note-ref" aria-label=${`note ${refs.join(', ')}`}>${refs.join(',')}</sup>`}</span>
+          <span class="stat-value">${value === undefined ? (now.loading ? '…' : '—') : formatMetric(m, value, true)}${refs && html`<sup class="note-ref" aria-label=${`note ${refs.join(', ')}`}>${refs.join(',')}</sup>`}${scoped && html`<span class="stat-info" aria-hidden="true"><${IconInfo} /></span>`}</span>
           ${change ? html`<${Delta} change=${change} />` : ctx.comparison && prev ? html`<span class="stat-sub">no comparison</span>` : null}
         </button>`
       })}
     </div>
+    ${scope && html`<p class="scope-note" id="visit-scope"><${IconInfo} /><span>${scope.text}${scopeMissing ? ` ${scope.missing}` : ''}</span></p>`}
     ${(notes.length > 0 || speedDays.length > 0) && html`<ul class="notes">
       ${notes.map((n, i) => html`<li><sup>${i + 1}</sup> ${sentence(n.reason).slice(0, -1)}${n.days ? ` (${n.days.length === 1 ? n.days[0] : `${n.days.length} days: ${n.days[0]} – ${n.days[n.days.length - 1]}`})` : ''}.</li>`)}
       ${speedDays.length > 0 && notes.length === 0 && html`<li class="muted">${speedDays.length === 1 ? speedDays[0] : `${speedDays.length} days`} from the speed layer: provisional until the nightly batch run closes ${speedDays.length === 1 ? 'it' : 'them'}.</li>`}

@@ -4,6 +4,7 @@ import { html } from '../html.js'
 import { useFetch } from '../hooks.js'
 import { formatMetric } from '../format.js'
 import { cssVar } from '../theme.js'
+import { formatTick, yTicks } from '../axis.js'
 import { Plot, indexSplits, tipLine, tooltipPlugin, uPlot } from './uplot.js'
 
 export function Realtime ({ site }) {
@@ -11,7 +12,7 @@ export function Realtime ({ site }) {
   const data = live.data
   return html`
     <div class="toolbar"><h1 class="h2"><span class="pulse" aria-hidden="true"></span> Realtime</h1><span class="grow"></span>
-      <span class="muted small" aria-live="polite">${data ? `Updated ${new Date().toLocaleTimeString()} · refreshes every 5 s` : ''}</span></div>
+      <span class="muted small" aria-live="polite">${data ? `Updated ${new Date().toLocaleTimeString(undefined, { timeZone: site.timezone })} (${site.timezone}) · refreshes every 5 s` : ''}</span></div>
     ${live.error && html`<p class="alert error" role="alert">${live.error.description}</p>`}
     <section class="panel main-panel" aria-label="Last 30 minutes">
       <div class="stats">
@@ -36,19 +37,22 @@ export function Realtime ({ site }) {
 }
 
 function MinuteBars ({ minutes }) {
-  const data = useMemo(() => [minutes.map((_, i) => i), minutes.map(m => m.pageviews)], [minutes])
+  // a minute without pageviews has no bar (not a flat one)
+  const data = useMemo(() => [minutes.map((_, i) => i), minutes.map(m => m.pageviews || null)], [minutes])
+  const minuteOf = (i) => parseInt(minutes[i].minute.slice(14, 16), 10)
   const make = () => {
     const accent = cssVar('--accent')
     const text = cssVar('--text-muted')
     const font = `12px ${cssVar('--font')}`
+    let y = yTicks(0)
     return {
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
-      scales: { x: { time: false, range: [-0.5, minutes.length - 0.5] }, y: { range: (u, lo, hi) => [0, Math.max(4, hi * 1.15)] } },
+      scales: { x: { time: false, range: [-0.5, minutes.length - 0.5] }, y: { range: (u, lo, hi) => { y = yTicks(hi, 'count', 4); return [0, y.top] } } },
       series: [{}, { label: 'pageviews', fill: accent, stroke: accent, paths: uPlot.paths.bars({ size: [0.7, 24], gap: 2 }), points: { show: false } }],
       axes: [
-        { stroke: text, font, grid: { show: false }, ticks: { show: false }, splits: indexSplits(minutes.length, 70), values: (u, s) => s.map(i => minutes[i] ? minutes[i].minute.slice(11, 16) : '') },
-        { stroke: text, font, size: 44, grid: { stroke: cssVar('--grid') }, ticks: { show: false }, values: (u, s) => s.map(v => Number.isInteger(v) ? String(v) : '') }
+        { stroke: text, font, grid: { show: false }, ticks: { show: false }, splits: indexSplits(minutes.length, 64, [1, 2, 5, 10, 15], (i, step) => minuteOf(i) % step === 0), values: (u, s) => s.map(i => minutes[i] ? minutes[i].minute.slice(11, 16) : '') },
+        { stroke: text, font, size: 44, gap: 10, grid: { stroke: cssVar('--chart-grid'), width: 1 }, ticks: { show: false }, splits: () => y.ticks, values: (u, s) => s.map(v => formatTick('count', v)) }
       ],
       plugins: [tooltipPlugin((el, i) => {
         tipLine(el, { label: minutes[i].minute.slice(11, 16), className: 'tip-title' })

@@ -25,13 +25,15 @@ export function Plot ({ make, data, height = 260, deps = [] }) {
   return html`<div class="plot" ref=${box} aria-hidden="true"></div>`
 }
 
-/** x-axis ticks on whole indexes, about one per ``space`` pixels. */
-export function indexSplits (count, space = 80) {
+/** x-axis ticks on whole indexes, about one per ``space`` pixels at most, every ``step``
+ *  of ``steps`` (the smallest that fits) where ``at(i, step)`` holds (for example whole
+ *  five minutes). */
+export function indexSplits (count, space = 80, steps = [1, 2, 5, 10, 15, 30], at = (i, step) => i % step === 0) {
   return (u) => {
     const fit = Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / space))
-    const step = Math.max(1, Math.ceil(count / fit))
+    const step = steps.find(k => count / k <= fit) || steps[steps.length - 1]
     const out = []
-    for (let i = 0; i < count; i += step) out.push(i)
+    for (let i = 0; i < count; i++) if (at(i, step)) out.push(i)
     return out
   }
 }

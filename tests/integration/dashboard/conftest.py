@@ -52,8 +52,10 @@ def dashboard(stack, cql, tmp_path_factory):
     from stack.frontend import build_dashboard
 
     build_dashboard()
+    # 18291 beside the default ports; a stack on other ports (ANALYTICS_READ_API_PORT)
+    # moves it along, so a second test run on those ports does not collide with the first
     config = stack.replace(state_dir=tmp_path_factory.mktemp("dashboard") / "state",
-                           read_api_port=18291, site_cache_ttl_s=1.0)
+                           read_api_port=stack.read_api_port + 10_290, site_cache_ttl_s=1.0)
     run = uuid.uuid4().hex[:6]
     site = Site(site_id=f"dash-{run}.test", domain=f"dash-{run}.example",
                 timezone="Asia/Kathmandu", goals=frozenset({"signup", "/pricing"}))
@@ -96,10 +98,10 @@ class Tab:
     with the console errors it logged (CSP violations among them)."""
 
     def __init__(self, browser, base: str, width: int = 1280, scheme: str = "light",
-                 bypass_csp: bool = False):
+                 bypass_csp: bool = False, *, height: int = 900):
         self.base = base
         self.context = browser.new_context(
-            user_agent=CHROME_UA, viewport={"width": width, "height": 900},
+            user_agent=CHROME_UA, viewport={"width": width, "height": height},
             color_scheme=scheme, locale="en-GB", bypass_csp=bypass_csp)
         self.page = self.context.new_page()
         self.errors: list[str] = []
