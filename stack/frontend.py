@@ -72,3 +72,7 @@ def build_dashboard(root: Path = DASHBOARD) -> str:
         done.append("npm run build")
     what = " + ".join(done) if done else "up to date"
     return f"dashboard {what}: {root / 'dist'}"
+
+
+if __name__ == "__main__":  # python -m stack.frontend: rebuild after editing dashboard/src
+    print(build_dashboard())
