@@ -107,6 +107,13 @@ class Config:
     """Where the tracker posts events; serve it first-party under any path."""
     script_path: str = "/js/sl.js"
     """Where the tracker script is served (rename it to survive ad blockers)."""
+    plausible_path: str = "/plausible/api/event"
+    """Where Plausible's script and Events API post (its ``data-api``; Plausible's own
+    ``/api/event`` is the tracker's ``collect_path``). ``docs/collectors.md``."""
+    umami_path: str = "/umami/api/send"
+    """Where Umami's script and ``@umami/node`` post. They append ``/api/send`` to the
+    host URL they are given, so keep that ending: their ``data-host-url`` / ``hostUrl``
+    is this path without it."""
     tracker_file: Path = REPO_ROOT / "tracker" / "dist" / "sl.js"
     demo_page: Path = REPO_ROOT / "tracker" / "demo" / "index.html"
     serve_demo: bool = True

@@ -13,6 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 HOUR = timedelta(hours=1)
+MAX_RANGE_DAYS = 3 * 366
+"""The most days a report's custom range, an export or an ad-hoc job covers, ``start``
+and ``end`` both included (:func:`range_days`): three years, leap days and all, so an
+``end`` at most 1097 days after ``start``. Longer report ranges are ad-hoc questions."""
 
 
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
@@ -35,6 +39,12 @@ def days(start: date, end: date) -> list[date]:
     if end < start:
         raise ValueError(f"end day {end} is before start day {start}")
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def range_days(start: date, end: date) -> int:
+    """How many days ``start`` .. ``end`` covers, both included (1 for a single day; 0 or
+    less when ``end`` is before ``start``): the number :data:`MAX_RANGE_DAYS` bounds."""
+    return (end - start).days + 1
 
 
 def floor_hour(instant: datetime) -> datetime:

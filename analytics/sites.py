@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 log = logging.getLogger(__name__)
 
 SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+"""A UUID in its canonical lower-case text form (an Umami website id)."""
 
 
 class SiteError(ValueError):
@@ -50,10 +52,16 @@ class Site:
     allowed_origins: frozenset[str] = field(default_factory=frozenset)
     mp_secret_hash: str | None = None
     client_id_opt_in: bool = False
+    umami_website_id: str | None = None
+    """The website id an Umami script or ``@umami/node`` sends for this site (a UUID,
+    lower case); None: the site takes no Umami events."""
 
     def __post_init__(self):
         if not SITE_ID_RE.match(self.site_id):
             raise SiteError(f"site id {self.site_id!r} must match {SITE_ID_RE.pattern}")
+        if self.umami_website_id is not None and not UUID_RE.match(self.umami_website_id):
+            raise SiteError(f"Umami website id {self.umami_website_id!r} must be a UUID in "
+                            "lower case, like 3f2c5a8e-4b7d-4c1e-9a0f-6d8e2b1c7a45")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -85,7 +93,7 @@ class SiteRepository:
     """Reads and writes sites in Cassandra (``session`` bound to the keyspace)."""
 
     _COLUMNS = ("site_id, domain, timezone, goals, retention_days, allowed_origins, "
-                "mp_secret_hash, client_id_opt_in")
+                "mp_secret_hash, client_id_opt_in, umami_website_id")
 
     def __init__(self, session):
         self.session = session
@@ -104,10 +112,10 @@ class SiteRepository:
         self.session.execute(
             "UPDATE sites SET domain = %s, timezone = %s, goals = %s, retention_days = %s, "
             "allowed_origins = %s, mp_secret_hash = %s, client_id_opt_in = %s, "
-            "updated_at = %s WHERE site_id = %s",
+            "umami_website_id = %s, updated_at = %s WHERE site_id = %s",
             (site.domain, site.timezone, set(site.goals), site.retention_days,
-             set(site.allowed_origins), site.mp_secret_hash, site.client_id_opt_in, now,
-             site.site_id))
+             set(site.allowed_origins), site.mp_secret_hash, site.client_id_opt_in,
+             site.umami_website_id, now, site.site_id))
         self.session.execute(
             "UPDATE sites SET created_at = %s WHERE site_id = %s IF created_at = null",
             (now, site.site_id))
@@ -172,6 +180,11 @@ class CachedSites:
         if entry and self.clock() - entry[0] < (self.ttl_s if entry[1] else self.miss_ttl_s):
             return entry[1]
         return self._fetch(site_id)
+
+    def all(self) -> list[Site]:
+        """Every site, from the store (blocks: call it off the event loop; the write
+        service's :class:`analytics.site_directory.SiteDirectory` keeps what it answers)."""
+        return self.repository.all()
 
     def forget(self, site_id: str) -> None:
         """Drop what is held for a site (its settings were just changed here)."""
@@ -269,4 +282,5 @@ def _from_row(row) -> Site:
         site_id=row.site_id, domain=row.domain or "", timezone=row.timezone or "UTC",
         goals=frozenset(row.goals or ()), retention_days=row.retention_days,
         allowed_origins=frozenset(row.allowed_origins or ()),
-        mp_secret_hash=row.mp_secret_hash, client_id_opt_in=bool(row.client_id_opt_in))
+        mp_secret_hash=row.mp_secret_hash, client_id_opt_in=bool(row.client_id_opt_in),
+        umami_website_id=row.umami_website_id or None)

@@ -4,6 +4,8 @@ create|grant|revoke|list|passwd`` (people's dashboard accounts, :mod:`api.manage
 
     python -m api.manage site create example.com --domain example.com \\
         --timezone Europe/Berlin --goal signup --origin https://www.example.com --mp-secret
+    python -m api.manage site update example.com \\
+        --umami-website-id 3f2c5a8e-4b7d-4c1e-9a0f-6d8e2b1c7a45
     python -m api.manage token create --site example.com --label "Tableau, marketing" \\
         --expires-in 90d
     python -m api.manage token revoke 3f9a0c1d2e4b
@@ -82,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="accept the tracker's opt-in client-kept id")
         cmd.add_argument("--mp-secret", action="store_true",
                          help="make a new Measurement Protocol secret and print it once")
+        cmd.add_argument("--umami-website-id", metavar="UUID",
+                         help="take Umami's events sent for this website id (the "
+                              "data-website-id of an Umami script); '' takes none")
     site.add_parser("list")
     show = site.add_parser("show")
     show.add_argument("site_id")
@@ -155,6 +160,9 @@ def _site(repo: SiteRepository, args) -> int:
         changes["retention_days"] = args.retention_days
     if args.client_id:
         changes["client_id_opt_in"] = args.client_id == "on"
+    if args.umami_website_id is not None:
+        changes["umami_website_id"] = _umami_website_id(repo, args.site_id,
+                                                        args.umami_website_id)
     site = replace(site, **changes)
     secret = None
     if args.mp_secret:
@@ -164,6 +172,18 @@ def _site(repo: SiteRepository, args) -> int:
     if secret:
         print(f"Measurement Protocol api_secret (shown once): {secret}")
     return 0
+
+
+def _umami_website_id(repo: SiteRepository, site_id: str, text: str) -> str | None:
+    """``--umami-website-id``: lower case; :class:`SiteError` when another site has it
+    (the write service would refuse its events as ambiguous)."""
+    wanted = text.strip().lower() or None
+    others = [s.site_id for s in repo.all()
+              if wanted and s.umami_website_id == wanted and s.site_id != site_id]
+    if others:
+        raise SiteError(f"Umami website id {wanted} belongs to site {others[0]!r}; "
+                        "remove it there first")
+    return wanted
 
 
 def run_token(store: TokenStore, sites: SiteRepository, args, now: datetime | None = None,

@@ -40,6 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from analytics.config import Config
 from analytics.sites import Site, SiteRepository
+from analytics.spark_apps import ADHOC
 from analytics.spark_session import spark_session, stop_spark
 from analytics.storage.adhoc_jobs import (
     FAILED,
@@ -51,15 +52,13 @@ from analytics.storage.adhoc_jobs import (
 )
 from analytics.storage.session import connect
 
-APP_NAME = "sitelens-adhoc"
-
 
 class JobFailed(RuntimeError):
     """A reason the job cannot answer, reported as it is."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="batch/adhoc.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=ADHOC.script, description=__doc__.split("\n")[0])
     parser.add_argument("--job-id", required=True, help="a job of the adhoc_jobs table")
     return parser.parse_args(argv)
 
@@ -115,7 +114,7 @@ def compute(config: Config, session, job: JobRow) -> tuple[dict, int]:
     if site is None:
         raise JobFailed(f"site {job.site_id!r} no longer exists")
     began = time.monotonic()
-    spark = spark_session(config, APP_NAME)
+    spark = spark_session(config, ADHOC.name)
     try:
         from batch.job import tune
 

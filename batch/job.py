@@ -37,17 +37,17 @@ from analytics.config import Config
 from analytics.metrics.sessions import DEFAULT_GAP_MINUTES
 from analytics.periods import day_bounds, days, read_window, utc_hours
 from analytics.sites import Site, SiteRepository, UnknownSitesError, choose_sites
+from analytics.spark_apps import BATCH_RECOMPUTE
 from analytics.spark_session import spark_session, stop_spark
 from analytics.storage.session import connect
 from batch.raw import chunks_of, events_of
 from batch.store import VIEW_TABLES, BatchStore
 from batch.views import SITE_DAY_SCHEMA, SITE_SCHEMA, recompute, unique_events
 
-APP_NAME = "sitelens-batch"
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="batch/job.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=BATCH_RECOMPUTE.script,
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--start-day", type=date.fromisoformat, required=True,
                         help="first site-local day to recompute (YYYY-MM-DD)")
     parser.add_argument("--end-day", type=date.fromisoformat,
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         if not sites:
             print(json.dumps({"days": 0, "note": "no sites to recompute"}))
             return 0
-        spark = spark_session(config, APP_NAME)
+        spark = spark_session(config, BATCH_RECOMPUTE.name)
         tune(spark, config)
         store = BatchStore(session, config.cassandra_keyspace)
         computing = time.monotonic()

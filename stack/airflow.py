@@ -26,10 +26,13 @@ import os
 import shlex
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from analytics.airflow_connections import KAFKA_CONN_ID, SPARK_CONN_ID
 from analytics.config import PREFIX, REPO_ROOT, Config
 from analytics.kafka_settings import client_settings
 from stack import postgres, process_groups, settings
@@ -38,11 +41,6 @@ DAGS_DIR = REPO_ROOT / "dags"
 PLUGINS_DIR = REPO_ROOT / "plugins"
 AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
 
-SPARK_CONN_ID = "sitelens_spark"
-"""Where batch jobs run: the Spark master of the config (``local[2]`` or a cluster)."""
-KAFKA_CONN_ID = "sitelens_kafka"
-"""The Kafka cluster of the config (``analytics.kafka_settings.client_settings``: bootstrap
-servers, and security settings where set) for the Kafka provider's hooks."""
 
 PARALLELISM = 4
 """Task slots of the whole Airflow (two cores: Spark gets them, the rest is small)."""
@@ -189,8 +187,19 @@ class AirflowApi:
             self._token = answer["access_token"]
         return self._token
 
-    def get(self, path: str, **query) -> dict:
-        return self._request("GET", path, query=query)
+    def get(self, path: str, attempts: int = 3, **query) -> dict:
+        """A GET, tried again after a timeout or a dropped connection (a busy API server:
+        its one worker also serves every task's heartbeats); HTTP errors are not retried."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._request("GET", path, query=query)
+            except urllib.error.HTTPError:
+                raise
+            except (TimeoutError, ConnectionError, urllib.error.URLError):
+                if attempt == attempts:
+                    raise
+                time.sleep(2.0 * attempt)
+        raise AssertionError("unreachable")
 
     def post(self, path: str, body: dict) -> dict:
         return self._request("POST", path, body=body)

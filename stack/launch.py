@@ -16,6 +16,7 @@ import urllib.request
 import psutil
 
 from analytics.config import REPO_ROOT, Config
+from analytics.spark_apps import SPEED_LAYER
 from analytics.spark_submit import submit_command, submit_env
 
 
@@ -108,7 +109,7 @@ class SpeedLayerJob:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            submit_command(self.config, REPO_ROOT / "streaming" / "job.py", "sitelens-speed-layer"),
+            submit_command(self.config, SPEED_LAYER.path(REPO_ROOT), SPEED_LAYER.name),
             cwd=REPO_ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

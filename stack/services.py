@@ -21,6 +21,7 @@ from string import Template
 
 from analytics.config import REPO_ROOT, Config
 from analytics.kafka_topics import broker_ready
+from analytics.spark_apps import SPEED_LAYER
 from analytics.spark_submit import submit_command, submit_env
 from analytics.storage.session import node_ready
 from stack import postgres as pg
@@ -248,9 +249,8 @@ def speed_layer_ready(config: Config) -> bool:
 
 def speed_layer(config: Config) -> Service:
     """The Spark Structured Streaming job (streaming/job.py) under spark-submit."""
-    command = submit_command(config, REPO_ROOT / "streaming" / "job.py",
-                             "sitelens-speed-layer", driver_java_options=[marker(config)],
-                             check_jars=False)
+    command = submit_command(config, SPEED_LAYER.path(REPO_ROOT), SPEED_LAYER.name,
+                             driver_java_options=[marker(config)], check_jars=False)
     return Service(
         name="speed-layer",
         command=command,

@@ -26,11 +26,11 @@ from pyspark.sql import functions as F
 from analytics import raw_events
 from analytics.config import Config
 from analytics.metrics.realtime import VIEW_INPUT_COLUMNS, speed_layer_views
+from analytics.spark_apps import SPEED_LAYER
 from analytics.spark_session import MALFORMED, parse_enriched, read_kafka, spark_session, stop_spark
 from streaming.progress import RAW_QUERY, STATE_ROWS_COUNTED, VIEWS_QUERY, ProgressLog
 from streaming.sinks import raw_events_writer, realtime_views_writer
 
-APP_NAME = "sitelens-speed-layer"
 POLL_S = 2.0
 STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 STREAMING_SQL_CONF = {
@@ -88,10 +88,10 @@ def run(config: Config) -> int:
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    spark = spark_session(config, APP_NAME)
+    spark = spark_session(config, SPEED_LAYER.name)
     progress = ProgressLog(config)
     queries = start_queries(spark, config)
-    print(f"{APP_NAME}: queries {', '.join(q.name for q in queries)} started; "
+    print(f"{SPEED_LAYER.name}: queries {', '.join(q.name for q in queries)} started; "
           f"checkpoints in {config.streaming_checkpoint_path}", flush=True)
     failed = None
     try:
@@ -107,7 +107,7 @@ def run(config: Config) -> int:
         progress.close()
         stop_spark(spark)
     if failed is not None:
-        print(f"{APP_NAME}: query {failed.name} stopped: {failed.exception()}",
+        print(f"{SPEED_LAYER.name}: query {failed.name} stopped: {failed.exception()}",
               file=sys.stderr, flush=True)
         return 1
     return 0

@@ -98,7 +98,7 @@ def create_app(config: Config, session=None, *, sites=None, reports=None, jobs=N
                                       config.state_dir / "logs" / "hyper")
     app.add_route("/api/v1/export/{table}", export)
     app.add_route("/api/v1/extract.hyper", export, suffix="extract")
-    jobs = resources.JobsResource(jobs or _adhoc_jobs(config, session), access, body_limit)
+    jobs = resources.JobsResource(jobs or _adhoc_jobs(config, session), access, body_limit, clock)
     app.add_route("/api/v1/jobs", jobs)
     app.add_route("/api/v1/jobs/{job_id}", jobs, suffix="job")
     app.add_route("/api/v1/jobs/{job_id}/result", jobs, suffix="result")

@@ -4,9 +4,10 @@ get a job id, poll it, fetch the result.
 A question is a JSON object validated by ``api/read/schemas/job-1-0-0.json``
 (:func:`parse_spec`: a :class:`JobError` says why one is refused, the responder's 400).
 :class:`AdhocJobs` stores it in ``adhoc_jobs`` (migration 0007, through
-``analytics.storage.adhoc_jobs``) and starts ``batch/adhoc.py`` with spark-submit,
-detached (its own session; output in ``<state_dir>/logs/adhoc/<job_id>.log``). Every
-state lives in Cassandra, so any worker process answers for any job.
+``analytics.storage.adhoc_jobs``) and starts ``batch/adhoc.py``
+(``analytics.spark_apps.ADHOC``) with spark-submit, detached (its own session; output in
+``<state_dir>/logs/adhoc/<job_id>.log``). Every state lives in Cassandra, so any worker
+process answers for any job.
 
 - Cache: the same question about the same site (same canonical spec, zone and goals:
   :func:`spec_key`) reuses the newest succeeded result while it is valid
@@ -39,8 +40,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from analytics.config import PREFIX, REPO_ROOT, Config
-from analytics.periods import days
+from analytics.periods import MAX_RANGE_DAYS, days, range_days
 from analytics.sites import Site
+from analytics.spark_apps import ADHOC, adhoc_args
 from analytics.storage.adhoc_jobs import (
     FINAL,
     QUEUED,
@@ -55,14 +57,11 @@ from api.read.query import QueryError, parse_day
 
 SCHEMA_VERSION = "1-0-0"
 SCHEMA_PATH = Path(__file__).with_name("schemas") / f"job-{SCHEMA_VERSION}.json"
-MAX_DAYS = 3 * 366
 START_TIMEOUT_S = 300
 """A job not running this long after it was submitted never started (its spark-submit
 died: see the job's log). Capped at ``adhoc_timeout_s``."""
 RETRY_AFTER_S = 30
 """What a refused client is told to wait: a small job takes about half a minute."""
-JOB_APP = REPO_ROOT / "batch" / "adhoc.py"
-APP_NAME = "sitelens-adhoc"
 JOBS_PATH = "/api/v1/jobs"
 
 Launcher = Callable[[Config, str, Path], None]
@@ -142,8 +141,8 @@ def parse_spec(payload: object, site: Site, today: date) -> dict:
         raise JobError(str(exc)) from None
     if end < start:
         raise JobError(f"end: {end} is before start {start}")
-    if (end - start).days + 1 > MAX_DAYS:
-        raise JobError(f"end: a job covers {MAX_DAYS} days at most")
+    if range_days(start, end) > MAX_RANGE_DAYS:
+        raise JobError(f"end: a job covers {MAX_RANGE_DAYS} days at most")
     if end > today:
         raise JobError(f"end: {end} is after today ({today} in {site.timezone})")
     spec = {"site_id": site.site_id, "kind": payload["kind"], "start": start.isoformat(),
@@ -194,7 +193,8 @@ def launch_spark_submit(config: Config, job_id: str, log_path: Path) -> None:
     # PATH, JAVA_HOME and the like pass through; the config comes from submit_env alone.
     env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
     env.update(submit_env(config))
-    command = submit_command(config.for_batch(), JOB_APP, APP_NAME, ["--job-id", job_id])
+    command = submit_command(config.for_batch(), ADHOC.path(REPO_ROOT), ADHOC.name,
+                             adhoc_args(job_id))
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -253,7 +253,7 @@ class AdhocJobs:
         try:
             self.launcher(self.config, job_id, log_path)
         except Exception as error:
-            self.store.fail(job_id, datetime.now(UTC), f"could not start: {error}", was=QUEUED)
+            self.store.fail(job_id, now, f"could not start: {error}", was=QUEUED)
             self.store.release(job)
             raise
         return {**self._describe(job), "cached": False}

@@ -5,6 +5,7 @@ self-contained (no reference leaves it)."""
 
 from __future__ import annotations
 
+from analytics.periods import MAX_RANGE_DAYS
 from api.read import openapi_accounts
 from api.read.jobs import schema as job_schema
 from api.read.query import SCHEMA_VERSION, schema
@@ -24,8 +25,12 @@ _ERRORS = {
     "404": {**_ERROR, "description": "unknown site, table or job"},
 }
 _SITE = {"name": "site_id", "in": "query", "required": True, "schema": {"type": "string"}}
-_RANGE = [{"name": n, "in": "query", "schema": {"type": "string", "format": "date"}}
-          for n in ("start", "end")]
+_RANGE = [{"name": n, "in": "query", "schema": {"type": "string", "format": "date"},
+           "description": description}
+          for n, description in (
+              ("start", "first site-local day (default: 29 days before end)"),
+              ("end", f"last site-local day, included (default: yesterday); at most "
+                      f"{MAX_RANGE_DAYS} days from start to end, both included"))]
 _FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}
 _REPORT = {"description": "columns, rows and meta (layers used per day, incomplete parts)",
            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}},

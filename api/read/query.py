@@ -16,12 +16,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from analytics.periods import MAX_RANGE_DAYS, range_days
 from api.read import validation
 
 SCHEMA_VERSION = "1-0-0"
 SCHEMA_PATH = Path(__file__).with_name("schemas") / f"query-{SCHEMA_VERSION}.json"
-MAX_DAYS = 3 * 366
-"""The longest range a report answers from views (longer questions are ad-hoc jobs)."""
 RATE_METRICS = frozenset({"bounce_rate", "visit_duration", "views_per_session",
                           "conversion_rate"})
 FIRST_DAY = date(1970, 1, 1)
@@ -104,8 +103,8 @@ def parse_query(payload: object) -> Query:
     if values["date_range"] == "custom":
         if end < start:
             raise QueryError(f"end: {end} is before start {start}")
-        if (end - start).days + 1 > MAX_DAYS:
-            raise QueryError(f"end: a range of more than {MAX_DAYS} days is an ad-hoc "
+        if range_days(start, end) > MAX_RANGE_DAYS:
+            raise QueryError(f"end: a range of more than {MAX_RANGE_DAYS} days is an ad-hoc "
                              "question (POST /api/v1/jobs)")
     filters = tuple(Filter(f["dimension"], f["op"],
                            tuple(f["value"]) if isinstance(f["value"], list) else (f["value"],))

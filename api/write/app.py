@@ -22,6 +22,7 @@ from analytics.storage.salts import CassandraSalts
 from analytics.storage.session import connect
 from api.access_log import AccessLog, serialize_error, utc_now
 from api.write import openapi
+from api.write.collectors.resources import PlausibleResource, UmamiResource
 from api.write.intake import Intake, Request, check_secrets
 from api.write.ratelimit import RateLimiter
 from api.write.resources import (
@@ -82,6 +83,8 @@ def create_app(config: Config, multiprocess_dir: str | None = None, *, sites=Non
     app.add_route(config.collect_path, CollectResource(*shared))
     app.add_route("/api/pixel.gif", PixelResource(*shared))
     app.add_route("/mp/collect", MeasurementProtocolResource(*shared))
+    app.add_route(config.plausible_path, PlausibleResource(*shared))
+    app.add_route(config.umami_path, UmamiResource(*shared))
     app.add_route(config.script_path,
                   StaticFileResource(config.tracker_file, "application/javascript", 3600))
     if config.serve_demo:

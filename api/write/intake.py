@@ -23,6 +23,7 @@ from analytics.config import Config, ConfigError
 from analytics.enrich import Refused
 from analytics.enrich.visitor_id import client_id_hash
 from analytics.event_schema import envelope_validator
+from analytics.site_directory import SiteDirectory
 from api.write import counters
 from api.write.sink import Published
 
@@ -36,7 +37,7 @@ class Request:
     ip: str
     user_agent: str
     received_at_ms: int
-    source: str  # tracker | pixel | mp | api
+    source: str  # tracker | pixel | mp | api (Plausible's and Umami's scripts: tracker)
     origin: str | None = None
 
 
@@ -78,6 +79,8 @@ class Intake:
         self.config = config
         self.client_id_key = config.client_id_hash_key.encode()
         self.sites = sites
+        self.directory = SiteDirectory(sites, ttl_s=config.site_cache_ttl_s)
+        """Sites by domain and by Umami website id (the compatible collectors)."""
         self.pipeline = pipeline
         self.sink = sink
         self.context_factory = context_factory  # (request, site) -> enrichment context
@@ -129,6 +132,12 @@ class Intake:
         """A site's settings: from the cache, or from Cassandra off the event loop."""
         hit, site = self.sites.cached(site_id)
         return site if hit else await asyncio.to_thread(self.sites.get, site_id)
+
+    async def sites_by(self, kind: str, key: str) -> tuple:
+        """The sites a domain or an Umami website id names (:mod:`analytics.site_directory`):
+        from memory, or from Cassandra off the event loop."""
+        hit, found = self.directory.cached(kind, key)
+        return found if hit else await asyncio.to_thread(self.directory.find, kind, key)
 
     # -- refusing ---------------------------------------------------------------------------
     async def refuse(self, status: int, reason: str, detail: str, request: Request,

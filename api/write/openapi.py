@@ -37,10 +37,78 @@ _MEASUREMENT_PROTOCOL = {
                 "params": {"type": "object"}}}}}}
 
 
+_TEXT = {"type": "string"}
+
+
+def _plausible() -> dict:
+    fields = envelope_schema()["properties"]
+    return {
+        "type": "object", "required": ["n", "u"],
+        "description": "Plausible's Events API, as its script (text/plain), its npm "
+                       "package and server-side callers send it; long names (name, url, "
+                       "domain, referrer, props, revenue) work too, and m / meta (props as "
+                       "a JSON string, older scripts). n \"pageview\" is a pageview, "
+                       "\"engagement\" an engagement ping (e: engaged ms, sd: scroll depth "
+                       "%), any other name a custom event. d: the site's domain, or several "
+                       "separated by commas (default: the host of u). docs/collectors.md",
+        "properties": {
+            "n": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 120},
+                            {"type": "integer", "minimum": 0}]},
+            "u": fields["url"], "d": {"type": "string", "minLength": 1}, "r": _TEXT,
+            "p": fields["props"],
+            "$": {"type": "object", "required": ["amount", "currency"],
+                  "description": "revenue: props revenue_amount and revenue_currency",
+                  "properties": {"amount": {"type": "number"},
+                                 "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}}},
+            "e": {"type": "integer", "minimum": 0}, "sd": {"type": "integer", "minimum": 0},
+            "h": {"type": "integer"}, "i": {"type": "boolean"}, "v": {"type": "integer"},
+            "w": fields["screen_width"]}}
+
+
+def _umami() -> dict:
+    fields = envelope_schema()["properties"]
+    payload = {
+        "website": {"type": "string", "format": "uuid",
+                    "description": "the site's umami_website_id"},
+        "hostname": {"type": "string", "pattern": "^[a-z0-9]+(\\.[a-z0-9]+)*$"},
+        "url": {"type": "string", "description": "a full URL, or a path on hostname"},
+        "referrer": _TEXT, "title": fields["title"], "language": fields["language"],
+        "screen": {"type": "string", "pattern": "^\\d{1,5}x\\d{1,5}$"},
+        "id": {"type": "string", "description": "a distinct id (umami.identify): the "
+                                                "client id of sites that opted into them"},
+        "timestamp": {"type": "integer", "minimum": 0,
+                      "maximum": fields["created_at"]["maximum"] // 1000}}
+    event = {**payload, "name": fields["name"],
+             "data": {**fields["props"], "description": "the custom event's properties "
+                                                        "(nested objects: dotted keys)"}}
+    engagement = {**payload, "engagement": {"type": "integer", "minimum": 1,
+                                            "maximum": fields["engagement_ms"]["maximum"]}}
+    return {
+        "description": "Umami's /api/send, as its script and @umami/node send it: an event "
+                       "is a pageview, or a custom event with a name and its data. "
+                       "docs/collectors.md",
+        "oneOf": [
+            {"type": "object", "required": ["type", "payload"], "properties": {
+                "type": {"const": "event"},
+                "payload": {"type": "object", "required": ["website"],
+                            "properties": event}}},
+            {"type": "object", "required": ["type", "payload"], "properties": {
+                "type": {"const": "engagement"},
+                "payload": {"type": "object", "required": ["website", "engagement"],
+                            "properties": engagement}}}]}
+
+
+_UMAMI_ANSWER = {"allOf": [{"$ref": "#/components/schemas/Outcome"}, {
+    "type": "object", "required": ["cache"], "properties": {"cache": {
+        "type": "string", "description": "what Umami's scripts keep and send back in "
+                                         "X-Umami-Cache (not used here)"}}}]}
+
+
 def _refusals(*statuses: str) -> dict:
     reasons = {"400": "malformed JSON, nested too deep, or not the schema",
                "403": "origin not allowed, or a wrong api_secret",
-               "404": "unknown site", "413": "body or batch too large",
+               "404": "unknown site", "409": "a domain or website id of several sites",
+               "413": "body or batch too large",
                "429": "over the client's rate limit (Retry-After)"}
     return {status: {"description": reasons[status], "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}} for status in statuses}
@@ -88,6 +156,33 @@ def document(config: Config, version: str) -> dict:
                 "schema": {"$ref": "#/components/schemas/MeasurementProtocol"}}}},
             "responses": {**_accepted("accepted"),
                           **_refusals("400", "403", "404", "413", "429")}}},
+        config.plausible_path: {
+            "post": {"summary": "Plausible's Events API (data-api of Plausible's script)",
+                     "operationId": "plausible",
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/Plausible"}}}},
+                     "responses": {
+                         "202": {"description": "\"ok\", as Plausible answers; with "
+                                                "X-Plausible-Dropped: 1 when the enrichment "
+                                                "refused the event (kept on events.invalid)",
+                                 "content": {"text/plain": {"schema": _TEXT}}},
+                         **_refusals("400", "403", "404", "409", "413", "429")}},
+            "options": {"summary": "CORS preflight", "operationId": "plausiblePreflight",
+                        "responses": {"204": {"description": "allowed"}}}},
+        config.umami_path: {
+            "post": {"summary": "Umami's /api/send (data-host-url of Umami's script, without "
+                                "/api/send)",
+                     "operationId": "umami",
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/Umami"}}}},
+                     "responses": {
+                         "200": {"description": "accepted, answered as Umami does (with a "
+                                                "cache token)",
+                                 "content": {"application/json": {"schema": {
+                                     "$ref": "#/components/schemas/UmamiAnswer"}}}},
+                         **_refusals("400", "403", "404", "409", "413", "429")}},
+            "options": {"summary": "CORS preflight", "operationId": "umamiPreflight",
+                        "responses": {"204": {"description": "allowed"}}}},
         config.script_path: {"get": {
             "summary": "The tracker script", "operationId": "script",
             "responses": {"200": {"description": "JavaScript",
@@ -121,6 +216,8 @@ def document(config: Config, version: str) -> dict:
                                 "kept on the invalid-events topic."},
         "components": {"schemas": {"Event": envelope_schema(), "Error": _ERROR,
                                    "Outcome": _OUTCOME,
-                                   "MeasurementProtocol": _MEASUREMENT_PROTOCOL}},
+                                   "MeasurementProtocol": _MEASUREMENT_PROTOCOL,
+                                   "Plausible": _plausible(), "Umami": _umami(),
+                                   "UmamiAnswer": _UMAMI_ANSWER}},
         "paths": paths,
     }

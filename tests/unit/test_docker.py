@@ -24,6 +24,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
+from analytics import spark_apps
 from analytics.config import REPO_ROOT, Config
 from analytics.kafka_topics import topic_specs
 from analytics.spark_session import spark_conf
@@ -204,6 +205,7 @@ WRITE_SERVICE = _repo("api/write/gunicorn_conf.py", "api/write/asgi.py",
                       "docker/entrypoints/write-api-healthcheck.py")
 SCHEMA_COMMAND = _repo("stack/schema.py")  # what `python -m stack schema` runs
 SPEED_LAYER = _repo("analytics/spark_submit.py",  # speed-layer.sh's spark-submit
+                    "analytics/spark_apps.py",
                     "streaming/job.py", "docker/entrypoints/speed-layer-healthcheck.py")
 AIRFLOW = _repo("docker/entrypoints/airflow-entrypoint.py",
                 "docker/entrypoints/airflow-healthcheck.py") + sorted(
@@ -849,7 +851,7 @@ def test_dockerfile_copy_sources_and_entry_points_exist(compose):
                                             REPO_ROOT / part.removeprefix(prefix)) == part
     script = DOCKER / "entrypoints" / "speed-layer.sh"
     assert script.stat().st_mode & 0o111
-    assert "streaming\" / \"job.py\"" in script.read_text()
+    assert "SPEED_LAYER.path(REPO_ROOT), SPEED_LAYER.name" in script.read_text()
     write_api = dockerfile("write-api.Dockerfile")
     assert 'CMD ["gunicorn", "-c", "api/write/gunicorn_conf.py", "api.write.asgi:app"]' \
         in write_api
@@ -946,13 +948,16 @@ def test_entry_point_lists_follow_the_commands(compose):
             for argv in (service.get("entrypoint", []), service.get("command", []),
                          service.get("healthcheck", {}).get("test", [])):
                 assert_listed(image, argv, name)
-    jobs = {"speed layer": ("streaming/job.py", "docker/entrypoints/speed-layer.sh"),
-            "nightly": ("batch/job.py", "plugins/sitelens/operators/batch_recompute.py"),
-            "ad-hoc": ("batch/adhoc.py", "api/read/jobs.py")}
-    for job, (app, launcher) in jobs.items():
-        # the launcher names the application as REPO_ROOT / "folder" / "file.py"
-        assert '"' + app.replace("/", '" / "') + '"' in (REPO_ROOT / launcher).read_text(), job
-        assert REPO_ROOT / app in ENTRY_POINTS["spark.Dockerfile"], job  # the executors
+    jobs = {spark_apps.SPEED_LAYER: ("SPEED_LAYER", "docker/entrypoints/speed-layer.sh"),
+            spark_apps.BATCH_RECOMPUTE: ("BATCH_RECOMPUTE",
+                                         "plugins/sitelens/operators/batch_recompute.py"),
+            spark_apps.ADHOC: ("ADHOC", "api/read/jobs.py")}
+    assert set(jobs) == set(spark_apps.APPS)
+    for app, (name, launcher) in jobs.items():
+        # the launcher takes the application from analytics.spark_apps
+        assert f"from analytics.spark_apps import {name}" in \
+            (REPO_ROOT / launcher).read_text(), app
+        assert app.path(REPO_ROOT) in ENTRY_POINTS["spark.Dockerfile"], app  # the executors
 
 
 def test_airflow_image_layout():

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import falcon
 
+from analytics.periods import MAX_RANGE_DAYS, range_days
 from analytics.sites import Site
 from api.read import render
 from api.read.exports import closed_through, export_rows
@@ -22,7 +23,8 @@ from api.read.tables import TABLES
 
 def export_range(req, site: Site, today: date) -> tuple[date, date]:
     """``start``/``end`` parameters (default: the 30 days up to yesterday, from
-    :data:`FIRST_DAY` at the earliest)."""
+    :data:`FIRST_DAY` at the earliest), both included, covering at most
+    :data:`~analytics.periods.MAX_RANGE_DAYS` days; ``today``: the site-local date now."""
     try:
         start = parse_day("start", req.get_param("start")) if req.get_param("start") else None
         end = parse_day("end", req.get_param("end")) if req.get_param("end") else None
@@ -32,8 +34,9 @@ def export_range(req, site: Site, today: date) -> tuple[date, date]:
     start = start or max(FIRST_DAY, end - timedelta(days=29))
     if end < start:
         raise bad_request(f"end: {end} is before start {start}")
-    if (end - start).days > 3 * 366:
-        raise bad_request("start/end: at most three years per export")
+    if range_days(start, end) > MAX_RANGE_DAYS:
+        raise bad_request(f"start/end: an export covers {MAX_RANGE_DAYS} days at most, both "
+                          f"included; {start}..{end} is {range_days(start, end)}")
     return start, end
 
 

@@ -4,6 +4,9 @@ themselves are :mod:`api.read.jobs`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import falcon
 
 from api.read import render
@@ -12,12 +15,15 @@ from api.read.resources.common import Access, bad_request, now, read_json, wants
 
 class JobsResource:
     """Ad-hoc questions as Spark jobs: ``POST /api/v1/jobs`` (202 + job),
-    ``GET /api/v1/jobs/{job_id}``, ``GET /api/v1/jobs/{job_id}/result``."""
+    ``GET /api/v1/jobs/{job_id}``, ``GET /api/v1/jobs/{job_id}/result``. ``clock``: the
+    app's (what "today" is for a job's range, and when a job has waited or run too long)."""
 
-    def __init__(self, jobs, access: Access, body_limit: int):
+    def __init__(self, jobs, access: Access, body_limit: int,
+                 clock: Callable[[], datetime] = now):
         self.jobs = jobs
         self.access = access
         self.body_limit = body_limit
+        self.clock = clock
 
     def on_post(self, req, resp):
         from api.read.jobs import JobError, JobsBusy
@@ -29,7 +35,7 @@ class JobsResource:
             raise bad_request("site_id: must be a site id (a string)", "invalid_job")
         site = self.access.site(req, spec["site_id"])
         try:
-            job = self.jobs.submit(site, spec, now(), owner=req.context.principal.key)
+            job = self.jobs.submit(site, spec, self.clock(), owner=req.context.principal.key)
         except JobError as exc:
             raise bad_request(str(exc), "invalid_job") from None
         except JobsBusy as exc:
@@ -52,7 +58,7 @@ class JobsResource:
         from api.read.jobs import JobNotReady
 
         try:
-            result = self.jobs.result(job_id)
+            result = self.jobs.result(job_id, self.clock())
         except JobNotReady as exc:  # it timed out between the two reads
             raise falcon.HTTPConflict(title="not_ready", description=(
                 f"job {job_id} is {exc.job['status']}")) from None
@@ -66,7 +72,7 @@ class JobsResource:
             render.json_response(resp, result)
 
     def _job(self, req, job_id):
-        job = self.jobs.status(job_id)
+        job = self.jobs.status(job_id, self.clock())
         if job is None:
             raise falcon.HTTPNotFound(title="unknown_job", description=f"no job {job_id!r}")
         self.access.site(req, job["site_id"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from sitelens.hooks.analytics_store import AnalyticsStoreHook
 from sitelens.utils import run_args
+from sitelens.utils.clock import Clock, utc_now
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -26,6 +27,7 @@ class LayerCheckOperator(BaseOperator):
 
     A mismatch fails without retries (reading the same numbers again does not change
     them); errors reaching Cassandra are retried as usual. Returns ``{"checked": n}``.
+    ``clock`` (default: the real one) says which days are still open.
     """
 
     template_fields: Sequence[str] = ("start_day", "end_day", "site_ids", "keep_open")
@@ -34,13 +36,14 @@ class LayerCheckOperator(BaseOperator):
     def __init__(self, *, start_day: str = "{{ data_interval_start | ds }}",
                  end_day: str | None = None, site_ids: str | Sequence[str] | None = None,
                  keep_open: bool | str = False, config: Config | None = None,
-                 **kwargs: Any) -> None:
+                 clock: Clock = utc_now, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.start_day = start_day
         self.end_day = end_day if end_day is not None else start_day
         self.site_ids = site_ids
         self.keep_open = keep_open
         self._config = config
+        self._clock = clock
 
     def execute(self, context: Context) -> dict[str, int]:
         from analytics.periods import first_open_day
@@ -49,7 +52,7 @@ class LayerCheckOperator(BaseOperator):
         start, end = run_args.day(self.start_day), run_args.day(self.end_day)
         sites = run_args.site_ids(self.site_ids)
         hook = AnalyticsStoreHook(self._config)
-        now = datetime.now(UTC)
+        now = self._clock()
         with hook.session() as session:
             zones = [site.timezone for site in hook.sites(session, sites)]
             open_from = first_open_day(start, end, zones, timedelta(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 
 from sitelens.hooks.analytics_store import AnalyticsStoreHook
 from sitelens.utils import run_args
+from sitelens.utils.clock import Clock, utc_now
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -39,6 +40,7 @@ class DayClosedSensor(BaseSensorOperator):
     ``DateTimeTrigger`` for it to the triggerer and frees its worker slot; with
     ``deferrable=False`` it pokes (use ``mode="reschedule"``). ``wait=False`` (the DAG's
     ``wait_for_day_end`` param) returns at once, for tests and deliberate early reruns.
+    ``clock`` (default: the real one) is what the day's end is compared with.
     """
 
     template_fields: Sequence[str] = ("day", "site_ids", "wait")
@@ -47,7 +49,8 @@ class DayClosedSensor(BaseSensorOperator):
     def __init__(self, *, day: str = "{{ data_interval_start | ds }}",
                  site_ids: str | Sequence[str] | None = None, wait: bool | str = True,
                  settle_minutes: int | None = None, deferrable: bool = True,
-                 config: Config | None = None, **kwargs: Any) -> None:
+                 config: Config | None = None, clock: Clock = utc_now,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.day = day
         self.site_ids = site_ids
@@ -55,6 +58,7 @@ class DayClosedSensor(BaseSensorOperator):
         self.settle_minutes = settle_minutes
         self.deferrable = deferrable
         self._config = config
+        self._clock = clock
 
     def chosen_sites(self) -> list:
         """The sites of the run (an unknown id fails the task, even when not waiting)."""
@@ -85,14 +89,14 @@ class DayClosedSensor(BaseSensorOperator):
                           "%d site(s)", run_args.day(self.day), len(sites))
             return True
         moment = self.target()
-        return moment is None or datetime.now(UTC) >= moment
+        return moment is None or self._clock() >= moment
 
     def execute(self, context: Context) -> None:
         if not self.deferrable or not run_args.flag(self.wait):
             super().execute(context)
             return
         moment = self.target()
-        if moment is None or datetime.now(UTC) >= moment:
+        if moment is None or self._clock() >= moment:
             return
         from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 

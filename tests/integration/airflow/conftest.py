@@ -137,7 +137,7 @@ class RunningAirflow:
 
     def __init__(self, config: Config):
         self.config = config
-        self.api = AirflowApi(config)
+        self.api = AirflowApi(config, timeout=30.0)  # a busy API server answers late
 
     def start(self) -> RunningAirflow:
         began = time.monotonic()

@@ -4,7 +4,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from analytics.periods import day_bounds, day_closed_at, days, read_window, utc_hours
+from analytics.periods import (
+    MAX_RANGE_DAYS,
+    day_bounds,
+    day_closed_at,
+    days,
+    range_days,
+    read_window,
+    utc_hours,
+)
 
 
 def utc(*parts) -> datetime:
@@ -35,6 +43,17 @@ def test_days_are_inclusive_and_ordered():
         date(2026, 2, 27), date(2026, 2, 28), date(2026, 3, 1)]
     with pytest.raises(ValueError, match="before"):
         days(date(2026, 3, 1), date(2026, 2, 1))
+
+
+def test_a_range_counts_both_ends_and_covers_three_years_at_most():
+    assert MAX_RANGE_DAYS == 1098
+    assert range_days(date(2026, 11, 27), date(2026, 11, 27)) == 1
+    assert range_days(date(2026, 2, 27), date(2026, 3, 1)) == len(
+        days(date(2026, 2, 27), date(2026, 3, 1))) == 3
+    assert range_days(date(2026, 11, 28), date(2026, 11, 27)) == 0
+    # the longest range: end 1097 days after start
+    assert range_days(date(2023, 11, 26), date(2026, 11, 27)) == MAX_RANGE_DAYS
+    assert range_days(date(2023, 11, 25), date(2026, 11, 27)) == MAX_RANGE_DAYS + 1
 
 
 def test_utc_hours_cover_a_quarter_hour_offset_day():

@@ -6,6 +6,7 @@ import json
 
 import sitelens
 
+from analytics import airflow_connections
 from analytics.config import REPO_ROOT, Config
 from stack.airflow import (
     AIRFLOW_BIN,
@@ -43,7 +44,10 @@ def test_connections_come_from_config():
                      "extra": {"deploy-mode": "client"}}
     assert kafka == {"conn_type": "kafka",
                      "extra": {"bootstrap.servers": "k1:9092,k2:9092,k3:9092"}}
-    assert (SPARK_CONN_ID, KAFKA_CONN_ID) == (sitelens.SPARK_CONN_ID, sitelens.KAFKA_CONN_ID)
+    # named once (analytics.airflow_connections), for the stack and the plugins
+    assert (SPARK_CONN_ID, KAFKA_CONN_ID) == (sitelens.SPARK_CONN_ID, sitelens.KAFKA_CONN_ID) \
+        == (airflow_connections.SPARK_CONN_ID, airflow_connections.KAFKA_CONN_ID) \
+        == ("sitelens_spark", "sitelens_kafka")
 
 
 def test_airflow_reads_the_connections_as_the_hooks_need_them(monkeypatch):

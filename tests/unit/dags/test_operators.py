@@ -7,19 +7,28 @@ import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 from sitelens.hooks.analytics_store import AnalyticsStoreHook
-from sitelens.operators.batch_recompute import BatchRecomputeOperator
+from sitelens.operators.batch_recompute import BatchRecomputeOperator, connection_master
 from sitelens.operators.layer_check import LayerCheckOperator
 from sitelens.operators.raw_retention import PurgeRawEventsOperator
 from sitelens.sensors.day_closed import DayClosedSensor, closes_at
 
 from analytics.config import REPO_ROOT, Config
-from analytics.periods import first_open_day
 from analytics.sites import Site
 from analytics.spark_submit import spark_submit_binary, submit_command
+
+NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+"""The operators' clock: 09:30 UTC, when Honolulu's 11-30 (until 10:00 UTC, + 60 minutes
+of settle time) has not ended, while UTC's and Kathmandu's have."""
+TODAY = NOW.date()
+
+
+def at(instant: datetime):
+    return lambda: instant
 
 
 @pytest.fixture
@@ -82,7 +91,9 @@ def test_recompute_uses_the_connection_master_and_says_so_when_config_differs(
     op._hook = None
 
     class FakeHook:
-        _connection = {"master": "local[2]"}
+        def get_connection(self, conn_id):
+            assert conn_id == "sitelens_spark"
+            return SimpleNamespace(conn_type="spark", host="local[2]", port=None)
 
         def submit(self, application):
             submitted.append(application)
@@ -93,6 +104,31 @@ def test_recompute_uses_the_connection_master_and_says_so_when_config_differs(
     assert submitted == [str(REPO_ROOT / "batch" / "job.py")]
     logged = capsys.readouterr().out  # Airflow's structlog writes to stdout
     assert "spark://spark-master:7077" in logged and "running on local[2]" in logged
+
+
+@pytest.mark.parametrize(("conn_type", "host", "port", "master"), [
+    ("spark", "local[2]", None, "local[2]"),
+    ("spark", "spark://spark-master:7077", None, "spark://spark-master:7077"),
+    ("spark", "spark-master", 7077, "spark://spark-master:7077"),
+    ("spark", "spark://spark-master", 7077, "spark://spark-master:7077"),
+    ("yarn", None, None, "yarn://"),
+])
+def test_the_master_is_read_from_the_connection_as_the_provider_reads_it(
+        monkeypatch, conn_type, host, port, master):
+    """connection_master (the public Connection's fields) agrees with what the provider's
+    hook resolves from the same connection."""
+    import json
+
+    from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+
+    conn = SimpleNamespace(conn_type=conn_type, host=host, port=port)
+    assert connection_master(conn) == master
+    uri = {"conn_type": conn_type, "host": host, "port": port}
+    monkeypatch.setenv("AIRFLOW_CONN_SITELENS_SPARK",
+                       json.dumps({k: v for k, v in uri.items() if v is not None}))
+    hook = SparkSubmitHook(conn_id="sitelens_spark", spark_binary="/x/spark-submit")
+    assert connection_master(hook.get_connection("sitelens_spark")) == master
+    assert hook._build_spark_submit_command("app.py")[1:3] == ["--master", master]
 
 
 # -- data quality ------------------------------------------------------------------------
@@ -199,39 +235,43 @@ def test_a_day_closes_when_it_ended_in_the_last_zone_plus_the_settle_time():
     assert closes_at(day, [], settle) is None
 
 
-def _sensor(monkeypatch, config, sites, **kwargs) -> DayClosedSensor:
+def _sensor(monkeypatch, config, sites, clock=at(NOW), **kwargs) -> DayClosedSensor:
     monkeypatch.setattr(DayClosedSensor, "chosen_sites", lambda self: sites)
-    return DayClosedSensor(task_id="w", config=config, **kwargs)
+    return DayClosedSensor(task_id="w", config=config, clock=clock, **kwargs)
 
 
 def test_sensor_waits_for_the_day_to_close(monkeypatch, config):
+    """Honolulu's 11-30 closes at 11:00 UTC on 12-01 (10:00 + 60 minutes)."""
     sites = [Site("blog", "blog.example", timezone="Pacific/Honolulu")]
-    today = datetime.now(UTC).date()
-    past = _sensor(monkeypatch, config, sites, day=str(today - timedelta(days=3)))
+    closes = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
+    past = _sensor(monkeypatch, config, sites, day="2026-11-27")
     assert past.poke({}) is True
-    future = _sensor(monkeypatch, config, sites, day=str(today))
+    future = _sensor(monkeypatch, config, sites, day="2026-11-30")
+    assert future.target() == closes
     assert future.poke({}) is False
-    assert future.target() == datetime.combine(today + timedelta(days=1),
-                                               datetime.min.time(), UTC) + timedelta(hours=11)
+    assert _sensor(monkeypatch, config, sites, at(closes - timedelta(microseconds=1)),
+                   day="2026-11-30").poke({}) is False
+    assert _sensor(monkeypatch, config, sites, at(closes), day="2026-11-30").poke({}) is True
 
 
 def test_sensor_defers_to_the_instant_the_day_closes(monkeypatch, config):
     sites = [Site("blog", "blog.example", timezone="UTC")]
-    today = datetime.now(UTC).date()
-    sensor = _sensor(monkeypatch, config, sites, day=str(today), settle_minutes=30)
+    sensor = _sensor(monkeypatch, config, sites, day="2026-12-01", settle_minutes=30)
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute({})
-    assert deferred.value.trigger.moment == datetime.combine(
-        today + timedelta(days=1), datetime.min.time(), UTC) + timedelta(minutes=30)
+    assert deferred.value.trigger.moment == datetime(2026, 12, 2, 0, 30, tzinfo=UTC)
     assert deferred.value.method_name == "execute_complete"
-    done = _sensor(monkeypatch, config, sites, day=str(today - timedelta(days=2)))
+    done = _sensor(monkeypatch, config, sites, day="2026-11-29")
     assert done.execute({}) is None  # a closed day does not defer
+    # back from the trigger at the instant it waited for: done
+    back = _sensor(monkeypatch, config, sites, at(datetime(2026, 12, 2, 0, 30, tzinfo=UTC)),
+                   day="2026-12-01", settle_minutes=30)
+    assert back.execute_complete({}) is None
 
 
 def test_sensor_does_not_wait_when_asked_not_to(monkeypatch, config):
     sites = [Site("blog", "blog.example")]
-    sensor = _sensor(monkeypatch, config, sites, day=str(datetime.now(UTC).date()),
-                     wait="False")
+    sensor = _sensor(monkeypatch, config, sites, day=str(TODAY), wait="False")
     assert sensor.poke({}) is True
     assert sensor.execute({}) is None
 
@@ -254,41 +294,46 @@ def test_layer_check_leaves_out_days_still_open(monkeypatch, config, capsys):
 
     monkeypatch.setattr(analytics.quality, "check_days", check_days)
     _fake_store(monkeypatch)
-    today = datetime.now(UTC).date()
-    op = LayerCheckOperator(task_id="c", start_day=(today - timedelta(days=5)).isoformat(),
-                            end_day=(today + timedelta(days=1)).isoformat(), keep_open="True",
-                            config=config)
+    op = LayerCheckOperator(task_id="c", start_day="2026-11-26", end_day="2026-12-02",
+                            keep_open="True", config=config, clock=at(NOW))
     assert op.execute({}) == {"checked": 1}
-    # Honolulu (-10:00): yesterday ends at 10:00 UTC today, + 60 min settle time
-    open_from = first_open_day(today - timedelta(days=5), today + timedelta(days=1),
-                               ["Pacific/Honolulu", "Asia/Kathmandu"], timedelta(hours=1),
-                               datetime.now(UTC))
-    assert calls == [(today - timedelta(days=5), open_from - timedelta(days=1))]
-    assert f"days from {open_from} on are still open" in capsys.readouterr().out
-    only_open = LayerCheckOperator(task_id="c", start_day=today.isoformat(), keep_open=True,
-                                   config=config)
-    assert only_open.execute({}) == {"checked": 0}
-    calls.clear()  # without keep_open (a nightly or early-closing run) every day is checked
-    closing = LayerCheckOperator(task_id="c", start_day=today.isoformat(), config=config)
-    assert closing.execute({}) == {"checked": 1} and calls == [(today, today)]
+    # at 09:30 UTC Honolulu's 11-30 is still open (until 10:00 UTC, + 60 min settle time)
+    assert calls == [(date(2026, 11, 26), date(2026, 11, 29))]
+    assert "days from 2026-11-30 on are still open" in capsys.readouterr().out
+    calls.clear()  # an hour and a half later it has closed
+    later = LayerCheckOperator(task_id="c", start_day="2026-11-26", end_day="2026-12-02",
+                               keep_open="True", config=config,
+                               clock=at(datetime(2026, 12, 1, 11, 0, tzinfo=UTC)))
+    assert later.execute({}) == {"checked": 1}
+    assert calls == [(date(2026, 11, 26), date(2026, 11, 30))]
+    only_open = LayerCheckOperator(task_id="c", start_day="2026-12-01", keep_open=True,
+                                   config=config, clock=at(NOW))
+    calls.clear()
+    assert only_open.execute({}) == {"checked": 0} and calls == []
+    # without keep_open (a nightly or early-closing run) every day is checked
+    closing = LayerCheckOperator(task_id="c", start_day="2026-12-01", config=config,
+                                 clock=at(NOW))
+    assert closing.execute({}) == {"checked": 1} and calls == [(TODAY, TODAY)]
 
 
 def test_recompute_leaves_a_day_open_only_when_the_run_named_it(config, monkeypatch):
     _fake_store(monkeypatch)
 
     class FakeHook:
-        _connection = {"master": "local[2]"}
+        def get_connection(self, conn_id):
+            return SimpleNamespace(conn_type="spark", host="local[2]", port=None)
 
         def submit(self, application):
             pass
 
-    today = datetime.now(UTC).date().isoformat()
     args = {}
     for keep_open in (True, False):
-        op = BatchRecomputeOperator(task_id="r", start_day=today, site_ids="blog",
-                                    batch_run_id="", keep_open=keep_open, config=config)
+        op = BatchRecomputeOperator(task_id="r", start_day="2026-11-30", site_ids="blog",
+                                    batch_run_id="", keep_open=keep_open, config=config,
+                                    clock=at(NOW))
         op._get_hook = FakeHook
         op.execute({})
         args[keep_open] = op.application_args
-    assert args[True][-2:] == ["--open-from", today]  # Honolulu's today has not ended
+    # at 09:30 UTC on 12-01 Honolulu's 11-30 has not ended (+ settle time)
+    assert args[True][-2:] == ["--open-from", "2026-11-30"]
     assert "--open-from" not in args[False]

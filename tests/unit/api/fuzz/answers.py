@@ -83,8 +83,9 @@ class WriteProbe:
         self.world = world
         self.sent = sent
         self.limit = world.config.invalid_payload_max_bytes
+        self.plausible, self.umami = world.config.plausible_path, world.config.umami_path
         self.intake = {("POST", world.config.collect_path), ("GET", "/api/pixel.gif"),
-                       ("POST", "/mp/collect")}
+                       ("POST", "/mp/collect"), ("POST", self.plausible), ("POST", self.umami)}
 
     def send(self, method: str, path: str, *, body: bytes | None = None,
              query: str = "", headers: dict | None = None):
@@ -97,10 +98,10 @@ class WriteProbe:
         what = f"{method} {path}?{query[:200]} {(body or b'')[:300]!r}"
         check(result, what)
         if (method, urlsplit(path).path) in self.intake:
-            self._counted(result, before, what)
+            self._counted(result, before, what, urlsplit(path).path)
         return result
 
-    def _counted(self, result, before: dict, what: str) -> None:
+    def _counted(self, result, before: dict, what: str, path: str) -> None:
         after = refused_counts()
         moved = {k: after[k] - before.get(k, 0.0) for k in after
                  if after[k] != before.get(k, 0.0)}
@@ -113,6 +114,21 @@ class WriteProbe:
             assert moved == {refused: 1.0}, (what, moved)
             assert [r["reason"] for r in kept] == [refused], what
             assert self.world.sink.accepted == [], what
+            return
+        if path in (self.plausible, self.umami):  # answered as Plausible / Umami do
+            accepted = len(self.world.sink.accepted)
+            reasons = Counter(r["reason"] for r in kept)
+            assert moved == {k: float(v) for k, v in reasons.items()}, (what, moved)
+            assert accepted + len(kept) >= 1, what
+            if path == self.plausible:
+                assert (result.status_code, result.text) == (202, "ok"), what
+                dropped = result.headers.get("x-plausible-dropped") == "1"
+                assert dropped == (accepted == 0), what
+            else:
+                assert result.status_code == 200 and result.text.isascii(), what
+                assert result.json["accepted"] == accepted, what
+                assert sorted(r["reason"] for r in result.json["refused"]) == sorted(
+                    reasons.elements()), what
             return
         if result.status_code == 202:
             reasons = Counter(r["reason"] for r in result.json["refused"])

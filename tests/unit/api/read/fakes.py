@@ -288,9 +288,11 @@ class MemoryAdhocJobs(AdhocJobs):
     def _closed_days(self, site_id, first, last):
         return {}
 
-    def succeed(self, job_id: str, columns: list[str], rows: list[list]) -> None:
-        self.store.set_status(job_id, SUCCEEDED, started_at=datetime.now(UTC),
-                              finished_at=datetime.now(UTC))
+    def succeed(self, job_id: str, columns: list[str], rows: list[list],
+                at: datetime | None = None) -> None:
+        """The job ran and finished ``at`` (default: the instant it was submitted)."""
+        at = at or self.store.get(job_id).submitted_at
+        self.store.set_status(job_id, SUCCEEDED, started_at=at, finished_at=at)
         self.store.results[job_id] = {"columns": columns, "rows": rows, "meta": {}}
 
 

@@ -119,7 +119,9 @@ def test_the_api_answers_429_too_many_jobs_with_retry_after(tmp_path):
         return world.client.simulate_post("/api/v1/jobs", json=body, **kw)
 
     token = {"headers": {"Authorization": f"Bearer {BLOG_TOKEN}"}}
-    assert post(question("page", "blog.example"), **token).status_code == 202
+    first = post(question("page", "blog.example"), **token)
+    assert first.status_code == 202
+    assert first.json["submitted_at"] == "2026-12-01T12:00:00.000Z"  # the app's clock
     refused = post(question("source", "blog.example"), **token)
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "30"
@@ -133,3 +135,26 @@ def test_the_api_answers_429_too_many_jobs_with_retry_after(tmp_path):
     assert viewer.post("/api/v1/jobs", question("country", "blog.example")).status_code == 202
     assert [j.owner for j in world.jobs.store.jobs.values()] == [
         "token:blogtoken", "token:alltoken", f"user:{VIEWER}"]
+
+
+def test_the_api_asks_the_apps_clock_what_today_is_and_how_long_a_job_waited(tmp_path):
+    """Not the wall clock: the same requests give the same answers on any day."""
+    config = Config(state_dir=tmp_path, adhoc_max_running=3)
+    world = make_world(config, jobs=MemoryAdhocJobs(config))
+    token = {"Authorization": f"Bearer {BLOG_TOKEN}"}
+    world.clock.at = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+    early = world.client.simulate_post("/api/v1/jobs", json=question("page", "blog.example"),
+                                       headers=token)
+    assert (early.status_code, early.json["description"]) == (
+        400, "end: 2026-01-31 is after today (2026-01-15 in UTC)")
+    world.clock.at = datetime(2026, 2, 1, 0, 0, tzinfo=UTC)
+    job = world.client.simulate_post("/api/v1/jobs", json=question("page", "blog.example"),
+                                     headers=token).json
+    assert (job["status"], job["submitted_at"]) == (QUEUED, "2026-02-01T00:00:00.000Z")
+    world.clock.advance(seconds=300)
+    assert world.client.simulate_get(f"/api/v1/jobs/{job['job_id']}",
+                                     headers=token).json["status"] == QUEUED
+    world.clock.advance(seconds=1)
+    stuck = world.client.simulate_get(f"/api/v1/jobs/{job['job_id']}", headers=token).json
+    assert (stuck["status"], stuck["error"], stuck["finished_at"]) == (
+        "failed", "did not start within 300 s", "2026-02-01T00:05:01.000Z")

@@ -20,6 +20,7 @@ from api.read.jobs import (
     JobsBusy,
     parse_spec,
     reusable,
+    schema,
     spec_key,
 )
 from tests.unit.api.read.fakes import MemoryJobStore
@@ -58,6 +59,8 @@ FUNNEL = {"site_id": "shop.example", "kind": "funnel", "start": "2026-11-01",
     ({**BREAKDOWN, "start": "2026-11-26", "end": "2026-11-25"},
      "end: 2026-11-25 is before start 2026-11-26"),
     ({**BREAKDOWN, "start": "2023-11-01"}, "end: a job covers 1098 days at most"),
+    ({**BREAKDOWN, "start": "2023-11-25", "end": "2026-11-27"},  # 1099 days
+     "end: a job covers 1098 days at most"),
     ({**BREAKDOWN, "end": "2026-11-28"},
      "end: 2026-11-28 is after today (2026-11-27 in Asia/Kathmandu)"),
     ({**BREAKDOWN, "site_id": "blog.example"},
@@ -73,7 +76,12 @@ def test_an_invalid_job_says_why(payload, reason):
 
 def test_a_range_of_three_years_and_today_is_accepted():
     spec = parse_spec({**BREAKDOWN, "start": "2023-11-26", "end": "2026-11-27"}, SITE, TODAY)
-    assert (spec["start"], spec["end"]) == ("2023-11-26", "2026-11-27")
+    assert (spec["start"], spec["end"]) == ("2023-11-26", "2026-11-27")  # 1098 days
+
+
+def test_the_schema_states_the_same_bound():
+    assert schema()["properties"]["end"]["description"] == (
+        "Not after today; at most 1098 days (3 times 366) from start to end, both included.")
 
 
 def test_the_canonical_spec_fills_defaults_and_sorts_filters():

@@ -22,6 +22,8 @@ def test_defaults_fill_a_minimal_query():
      "start: '2026-02-30' is not a 'date'"),
     ({"site_id": "s", "date_range": "custom", "start": "2026-03-02", "end": "2026-03-01"},
      "end: 2026-03-01 is before start 2026-03-02"),
+    ({"site_id": "s", "date_range": "custom", "start": "2023-11-25", "end": "2026-11-27"},
+     "end: a range of more than 1098 days is an ad-hoc question (POST /api/v1/jobs)"),
     ({"site_id": "s", "limit": 0}, "limit: 0 is less than the minimum of 1"),
     ({"site_id": "s", "dimensions": ["page; drop"]}, "dimensions/0: 'page; drop' does not match"),
     ({"site_id": "s", "order_by": [{"field": "country"}]},
@@ -67,3 +69,6 @@ def test_a_custom_range_is_taken_as_given():
     q = parse_query({"site_id": "s", "date_range": "custom", "start": "2024-03-09",
                      "end": "2024-03-11"})
     assert resolve_days(q, "America/New_York", NOW) == (date(2024, 3, 9), date(2024, 3, 11))
+    longest = parse_query({"site_id": "s", "date_range": "custom", "start": "2023-11-26",
+                           "end": "2026-11-27"})  # 1098 days, both included
+    assert (longest.start, longest.end) == (date(2023, 11, 26), date(2026, 11, 27))

@@ -24,6 +24,11 @@ class MemorySites:
     def get(self, site_id: str) -> Site | None:
         return self.sites.get(site_id)
 
+    def all(self) -> list[Site]:
+        """Every site (what the write service's site directory indexes by domain and
+        Umami website id)."""
+        return sorted(self.sites.values(), key=lambda s: s.site_id)
+
 
 @dataclass
 class _Spool:

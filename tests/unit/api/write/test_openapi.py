@@ -26,7 +26,9 @@ def test_every_endpoint_is_described():
                   for method in item}
     assert operations == {
         ("POST", "/api/event"), ("OPTIONS", "/api/event"), ("GET", "/api/pixel.gif"),
-        ("POST", "/mp/collect"), ("GET", "/js/sl.js"), ("GET", "/healthz"),
+        ("POST", "/mp/collect"), ("POST", "/plausible/api/event"),
+        ("OPTIONS", "/plausible/api/event"), ("POST", "/umami/api/send"),
+        ("OPTIONS", "/umami/api/send"), ("GET", "/js/sl.js"), ("GET", "/healthz"),
         ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/demo")}
     assert found["openapi"] == "3.1.0"
 
@@ -45,9 +47,12 @@ def test_the_collect_body_is_the_event_schema_file():
 
 
 def test_first_party_paths_are_where_the_config_puts_them():
-    config = replace(Config(), collect_path="/p/e", script_path="/p/s.js", serve_demo=False)
+    config = replace(Config(), collect_path="/p/e", script_path="/p/s.js", serve_demo=False,
+                     plausible_path="/p/pl/api/event", umami_path="/p/u/api/send")
     paths = set(document(config, API_VERSION)["paths"])
-    assert {"/p/e", "/p/s.js"} <= paths and not {"/api/event", "/js/sl.js", "/demo"} & paths
+    assert {"/p/e", "/p/s.js", "/p/pl/api/event", "/p/u/api/send"} <= paths
+    assert not {"/api/event", "/js/sl.js", "/demo", "/plausible/api/event",
+                "/umami/api/send"} & paths
     served = make_write_world(config).client.simulate_get("/openapi.json").json
     assert set(served["paths"]) == paths
 

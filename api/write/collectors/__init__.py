@@ -1,0 +1,14 @@
+"""Compatible collectors: the wire protocols of trackers people already run, mapped onto
+the one event envelope (``analytics/schemas/event``) and then handled exactly like the
+tracker's own events by :class:`api.write.intake.Intake` (schema, site and origin checks,
+the enrichment pipeline, Kafka or the spool, refusals counted and kept).
+
+- :mod:`api.write.collectors.plausible`: Plausible's Events API (its script, its npm
+  package and server-side callers), at ``Config.plausible_path``.
+- :mod:`api.write.collectors.umami`: Umami's ``/api/send`` (its script and
+  ``@umami/node``), at ``Config.umami_path``.
+- :mod:`api.write.collectors.resources`: their Falcon resources.
+
+The mapping modules import no Falcon. ``docs/collectors.md`` says how to point an existing
+script at Sitelens and what is mapped where.
+"""
