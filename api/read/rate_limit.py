@@ -1,7 +1,8 @@
 """Rate limit of the read service (Falcon middleware): a token bucket
 (:class:`api.ratelimit.TokenBuckets`, in each worker process as the write service's) per
-API token, browser session or shared link, and per client address (an IPv6 client by its
-/64) for a request without one. Over it: 429 ``rate_limited`` with ``Retry-After``.
+API token, browser session, or shared link and viewer's address (a public link has many
+viewers), and per client address (an IPv6 client by its /64) for a request without one.
+Over it: 429 ``rate_limited`` with ``Retry-After``.
 
 It comes after :class:`api.read.auth.AuthMiddleware` in the app's middleware, so it sees
 the principal the authentication put on ``req.context``. A request whose credentials are
@@ -55,7 +56,11 @@ class ReadRateLimit:
         if not self.on:
             return
         principal = getattr(req.context, "principal", None)
-        key = principal_key(principal) or f"client:{self._address(req)}"
+        key = principal_key(principal)
+        if key is None:
+            key = f"client:{self._address(req)}"
+        elif key.startswith("share:"):  # a public link: each viewer's address its own bucket
+            key = f"{key}:{self._address(req)}"
         req.context.rate_limit_key = key
         self._refuse(self.buckets.take(key, now=self._now()))
 

@@ -139,6 +139,9 @@ def read_api(stack, cql, tmp_path_factory):
     oldest = utc_at(dst_day - timedelta(days=1), 0, 0, DST_ZONE)
     config = pipeline_config(stack, tmp_path_factory.mktemp("read"), 18270).replace(
         read_api_port=18271, site_cache_ttl_s=1.0,
+        # one token asks hundreds of questions a second here; the limit's behaviour is
+        # tested in-process (tests/unit/api/read/test_rate_limit.py)
+        read_rate_limit_per_s=0.0,
         event_max_lateness_ms=int((now - oldest + timedelta(days=2)).total_seconds() * 1000))
     run = uuid.uuid4().hex[:6]
     k = Site(site_id=f"rk-{run}.test", domain="ktm.example", timezone="Asia/Kathmandu",
