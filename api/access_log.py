@@ -2,24 +2,32 @@
 
 Every request gets an id: the caller's ``X-Request-Id`` when it is well formed (1 to 64
 of ``A-Z a-z 0-9 . _ -``), a new one otherwise. The response carries it back in
-``X-Request-Id`` and error bodies with an ``error`` key carry it as ``request_id``, so a
-client's report leads to the log line.
+``X-Request-Id`` and every error body carries it as ``request_id``, so a client's report
+leads to the log line.
+
+Both services answer every error (a ``falcon.HTTPError``, 4xx or 5xx) with one body,
+Falcon's own plus the request id: ``{"title": <code>, "description": <reason>,
+"request_id": <id>}`` (``description`` is left out when one of Falcon's own errors has
+none), JSON in ASCII whatever the request's ``Accept`` (older Umami scripts send a whole
+answer back as a header value).
 
 One JSON line per request on the ``sitelens.access`` logger, ERROR for a 5xx and INFO
 otherwise: ``ts`` (UTC), ``service``, ``method``, ``route`` (the matched URI template;
 the raw path, cut to 200 characters, when none matched), ``status``, ``duration_ms``,
 ``site`` (the ``site_id`` route parameter, or a site a resource put in
-``req.context.site_id``), ``reason`` (the error code of a 4xx/5xx: an ``HTTPError``'s
-title or an ``error`` body's key) and ``request_id``. The line holds those fields only:
+``req.context.site_id``), ``reason`` (the error code of a 4xx/5xx: the ``HTTPError``'s
+title) and ``request_id``. The line holds those fields only:
 never the client's address, user agent, query string, headers, cookies or tokens.
 
 :class:`AccessLog` is the middleware (first in the app's list, so it sees the final
-status); :func:`serialize_error` is Falcon's error serializer noting the code for the
-line; :func:`log_to_stderr` wires the logger in a gunicorn worker.
+status); :func:`serialize_error` is both services' error serializer (the body above; it
+notes the code for the line); :func:`log_to_stderr` wires the logger in a gunicorn
+worker.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -30,7 +38,6 @@ from datetime import UTC, datetime
 
 import falcon
 import orjson
-from falcon.app_helpers import default_serialize_error
 
 ACCESS_LOG = logging.getLogger("sitelens.access")
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -52,10 +59,22 @@ def request_id(req) -> str | None:
     return req.context.get("request_id")
 
 
+def _given_request_id(req) -> str:
+    """The request's id, given now when the middleware has not yet (a request refused
+    before it ran)."""
+    if request_id(req) is None:
+        req.context.request_id = new_request_id(req.get_header(REQUEST_ID_HEADER))
+    return req.context.request_id
+
+
 def serialize_error(req, resp, error: falcon.HTTPError) -> None:
-    """Falcon's own serializer; the error's title (its code) is noted for the line."""
+    """The error body of both services: the error's ``title`` (its code) and
+    ``description`` (the reason) as Falcon gives them, and the request's id; ASCII JSON.
+    The title is noted for the line."""
     req.context.error_reason = error.title
-    default_serialize_error(req, resp, error)
+    body = {**error.to_dict(), "request_id": _given_request_id(req)}
+    resp.data = json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode()
+    resp.content_type = falcon.MEDIA_JSON
 
 
 class AccessLog:
@@ -80,9 +99,9 @@ class AccessLog:
             req.context.site_id = site_id
 
     def process_response(self, req, resp, resource, req_succeeded) -> None:
-        if request_id(req) is None:  # refused before the middleware ran
-            self.process_request(req, resp)
-        resp.set_header(REQUEST_ID_HEADER, request_id(req))
+        if req.context.get("started_at") is None:  # refused before the middleware ran
+            req.context.started_at = self.monotonic()
+        resp.set_header(REQUEST_ID_HEADER, _given_request_id(req))
         if self.enabled:
             status = falcon.http_status_to_code(resp.status)
             ACCESS_LOG.log(logging.ERROR if status >= 500 else logging.INFO,
@@ -108,17 +127,15 @@ class AccessLog:
             "status": status,
             "duration_ms": round((self.monotonic() - context.started_at) * 1000, 1),
             "site": context.get("site_id"),
-            "reason": error_reason(req, resp) if status >= 400 else None,
+            "reason": error_reason(req) if status >= 400 else None,
             "request_id": context.request_id,
         }
 
 
-def error_reason(req, resp) -> str | None:
-    """The code of an error response: the ``HTTPError``'s title, or the ``error`` key of
-    a body a responder wrote (the write service's refusals)."""
+def error_reason(req) -> str | None:
+    """The code of an error response: the ``HTTPError``'s title (noted by
+    :func:`serialize_error`)."""
     reason = req.context.get("error_reason")
-    if reason is None and isinstance(resp.media, dict):
-        reason = resp.media.get("error")
     return reason if isinstance(reason, str) else None
 
 

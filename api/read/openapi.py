@@ -13,8 +13,7 @@ from api.read.reports import REALTIME_MINUTES
 from api.read.tables import TABLES
 
 _ERROR = {"description": "the reason", "content": {"application/json": {"schema": {
-    "type": "object", "properties": {"title": {"type": "string"},
-                                     "description": {"type": "string"}}}}}}
+    "$ref": "#/components/schemas/Error"}}}}
 _ERRORS = {
     "400": {**_ERROR, "description": "invalid query, or one only an ad-hoc job answers "
                                      "(title needs_adhoc_job)"},
@@ -67,6 +66,7 @@ def document(version: str) -> dict:
             "schemas": {
                 "Query": schema(),
                 "Job": job_schema(),
+                "Error": openapi_accounts.ERROR_SCHEMA,
                 "Report": {"type": "object", "required": ["meta", "columns", "rows"],
                            "properties": {"meta": {"type": "object"},
                                           "columns": {"type": "array",

@@ -20,9 +20,15 @@ EVERYONE = [{"bearer": []}, {"cookie": []}, {"share": []}]
 PEOPLE = [{"cookie": []}]
 ADMINS = [{"cookie": []}]
 
+ERROR_SCHEMA = {"type": "object", "required": ["title", "request_id"], "properties": {
+    "title": {"type": "string", "description": "a code (invalid_query, forbidden, ...)"},
+    "description": {"type": "string", "description": "the reason"},
+    "request_id": {"type": "string", "description": "the request's id (X-Request-Id), "
+                                                    "also in the access log line"}}}
+"""The body of every error of both services (``api/access_log.py``), as the document's
+``#/components/schemas/Error``."""
 _ERROR = {"description": "title (a code) and description (the reason)", "content": {
-    "application/json": {"schema": {"type": "object", "properties": {
-        "title": {"type": "string"}, "description": {"type": "string"}}}}}}
+    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
 def _errors(*codes: str) -> dict:

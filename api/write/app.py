@@ -1,6 +1,11 @@
 """The write service: ``create_app(config)`` wires the Falcon ASGI app to Kafka and
 Cassandra. It runs under gunicorn's asyncio worker: requests wait for Kafka's
-acknowledgement as awaited futures, not as parked threads."""
+acknowledgement as awaited futures, not as parked threads.
+
+Errors are answered by registered handlers, with the read service's body
+(:func:`api.access_log.serialize_error`): a refused request
+(:class:`~api.write.refusals.RequestRefused`) by :func:`refusal_handler`, nothing able to
+keep an event by a 503 ``not_kept``, anything else by a 500 ``internal_error``."""
 
 from __future__ import annotations
 
@@ -21,10 +26,11 @@ from analytics.sites import CachedSites, Site, SiteRepository, SitesUnavailable
 from analytics.storage.salts import CassandraSalts
 from analytics.storage.session import connect
 from api.access_log import AccessLog, serialize_error, utc_now
-from api.write import openapi
+from api.write import counters, openapi
 from api.write.collectors.resources import PlausibleResource, UmamiResource
 from api.write.intake import Intake, Request, check_secrets
 from api.write.ratelimit import RateLimiter
+from api.write.refusals import RequestRefused
 from api.write.resources import (
     CollectResource,
     DocumentResource,
@@ -95,7 +101,37 @@ def create_app(config: Config, multiprocess_dir: str | None = None, *, sites=Non
     app.add_route("/metrics", MetricsResource(multiprocess_dir, sink))
     app.add_error_handler(Exception, _internal_error)
     app.add_error_handler((SpoolError, SitesUnavailable), _not_kept)
+    app.add_error_handler(RequestRefused, refusal_handler(intake))
     return app
+
+
+def refusal_handler(intake: Intake):
+    """The one handler of :class:`RequestRefused`: the refusal is counted by reason
+    (``analytics_write_events_refused_total``), its payload kept on the invalid-events
+    topic (unless it is counted only: ``kept=False``), the request counted by endpoint
+    and status, and the answer is the error body ``{"title": reason, "description":
+    detail, "request_id": ...}`` with ``Retry-After`` when the refusal gives one. A
+    refusal that cannot be kept is answered as any other failure to keep (503
+    ``not_kept``), never as a 4xx."""
+
+    async def refused(req, resp, error: RequestRefused, params):
+        counters.REFUSED.labels(error.reason).inc()
+        if error.kept:
+            try:
+                await intake.keep(error, req.context.intake_request)
+            except (SpoolError, SitesUnavailable) as exc:
+                await _not_kept(req, resp, exc, params)
+            except Exception as exc:  # as the app answers any other failure
+                await _internal_error(req, resp, exc, params)
+        counters.REQUESTS.labels(req.context.get("intake_endpoint", "?"),
+                                 str(error.status)).inc()
+        log.info("refused %s %s: %d %s", req.method, req.path, error.status, error.reason)
+        headers = ({"Retry-After": str(error.retry_after)} if error.retry_after is not None
+                   else None)
+        raise falcon.HTTPError(error.status, title=error.reason, description=error.detail,
+                               headers=headers)
+
+    return refused
 
 
 async def _not_kept(req, resp, exc, params):

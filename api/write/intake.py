@@ -1,12 +1,15 @@
 """What happens to events between the HTTP layer and Kafka (no Falcon in here).
 
 parse → validate against the event schema → site and origin checks → enrichment pipeline
-→ Kafka (or the spool). Whatever is refused — a malformed body, a schema violation, an
-unknown site, a wrong secret, a body too large, a client over its rate limit, an event the
-pipeline refuses — is counted per reason and kept on the invalid-events topic with the
-(truncated) payload and the reason. Nothing accepted is dropped silently. Client ids in a
-kept payload (:data:`CLIENT_ID_FIELDS`) are replaced by the keyed hash the enrichment
-step ``visitor_id`` makes of them (:func:`pseudonymize`): the topic keeps no raw ids.
+→ Kafka (or the spool). A refused request — a malformed body, a schema violation, an
+unknown site, a wrong secret, a body too large — is raised as
+:class:`~api.write.refusals.RequestRefused` with its payload; the app's one handler of it
+counts it per reason and keeps it (:meth:`Intake.keep`). An event the pipeline refuses
+is counted and kept here, and listed in the answer. Either way the invalid-events topic
+gets the (truncated) payload and the reason; nothing accepted is dropped silently. Client
+ids in a kept payload (:data:`CLIENT_ID_FIELDS`) are replaced by the keyed hash the
+enrichment step ``visitor_id`` makes of them (:func:`pseudonymize`): the topic keeps no
+raw ids.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from analytics.enrich.visitor_id import client_id_hash
 from analytics.event_schema import envelope_validator
 from analytics.site_directory import SiteDirectory
 from api.write import counters
+from api.write.refusals import RequestRefused
 from api.write.sink import Published
 
 INVALID_SCHEMA = "analytics/invalid_event/1-0-0"
@@ -39,16 +43,6 @@ class Request:
     received_at_ms: int
     source: str  # tracker | pixel | mp | api (Plausible's and Umami's scripts: tracker)
     origin: str | None = None
-
-
-class Rejected(Exception):
-    """The whole request is refused with ``status`` and a reason the client can act on."""
-
-    def __init__(self, status: int, reason: str, detail: str):
-        super().__init__(f"{reason}: {detail}")
-        self.status = status
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass
@@ -93,38 +87,38 @@ class Intake:
         try:
             payload = client_json.loads(body)
         except client_json.ClientJSONError as exc:  # malformed_json, too_deep
-            raise await self.refuse(400, exc.reason, exc.detail, request, body) from None
+            raise RequestRefused(400, exc.reason, exc.detail, payload=body) from None
         if isinstance(payload, dict):
             events = [payload]
         elif isinstance(payload, list):
             events = payload
         else:
-            raise await self.refuse(400, "not_an_event",
-                                    "body must be an event object or an array", request, body)
+            raise RequestRefused(400, "not_an_event", "body must be an event object or an "
+                                 "array", payload=body)
         return await self.accept(events, request, body)
 
-    async def accept(self, events: list, request: Request, body: bytes) -> Outcome:
+    async def accept(self, events: list, request: Request, body: bytes | str) -> Outcome:
+        """Events of one request; ``body`` is what a refusal of the request keeps."""
         if not events:
-            raise await self.refuse(400, "empty_batch", "no events in the request", request,
-                                    body)
+            raise RequestRefused(400, "empty_batch", "no events in the request", payload=body)
         if len(events) > self.config.max_batch_events:
-            raise await self.refuse(413, "too_many_events",
-                                    f"{len(events)} events; at most "
-                                    f"{self.config.max_batch_events} per request", request, body)
+            raise RequestRefused(413, "too_many_events",
+                                 f"{len(events)} events; at most "
+                                 f"{self.config.max_batch_events} per request", payload=body)
         problems = [p for i, e in enumerate(events) for p in self._schema_problems(i, e)]
         if problems:
-            raise await self.refuse(400, "schema_violation", "; ".join(problems[:5]), request,
-                                    body)
+            raise RequestRefused(400, "schema_violation", "; ".join(problems[:5]),
+                                 payload=body)
         sites = {}
         for site_id in dict.fromkeys(e["site_id"] for e in events):  # in request order
             site = await self.site(site_id)
             if site is None:
-                raise await self.refuse(404, "unknown_site",
-                                        f"no site {site_id!r} is registered", request, body)
+                raise RequestRefused(404, "unknown_site", f"no site {site_id!r} is registered",
+                                     payload=body)
             if request.origin and not site.origin_allowed(request.origin):
-                raise await self.refuse(403, "origin_not_allowed",
-                                        f"origin {request.origin} may not send events for "
-                                        f"{site_id}", request, body)
+                raise RequestRefused(403, "origin_not_allowed",
+                                     f"origin {request.origin} may not send events for "
+                                     f"{site_id}", payload=body)
             sites[site_id] = site
         return await self._enrich_and_publish(events, sites, request)
 
@@ -140,13 +134,11 @@ class Intake:
         return found if hit else await asyncio.to_thread(self.directory.find, kind, key)
 
     # -- refusing ---------------------------------------------------------------------------
-    async def refuse(self, status: int, reason: str, detail: str, request: Request,
-                     payload: bytes | str | None) -> Rejected:
-        """Count and keep a refused request; return the exception to raise."""
-        counters.REFUSED.labels(reason).inc()
-        await self.sink.publish([self._invalid_record(reason, detail, request, payload,
-                                                      status)])
-        return Rejected(status, reason, detail)
+    async def keep(self, refused: RequestRefused, request: Request) -> None:
+        """A refused request's payload on the invalid-events topic (the app's handler of
+        :class:`RequestRefused` calls this; it counts the refusal itself)."""
+        await self.sink.publish([self._invalid_record(refused.reason, refused.detail, request,
+                                                      refused.payload, refused.status)])
 
     def _invalid_record(self, reason, detail, request, payload, status=None):
         if isinstance(payload, bytes):

@@ -10,6 +10,7 @@ properties.
 from __future__ import annotations
 
 from analytics import client_json
+from api.write.refusals import RequestRefused
 
 MAX_EVENTS = 25
 PAGE_PARAMS = {"page_location", "page_referrer", "page_title", "engagement_time_msec",
@@ -17,7 +18,8 @@ PAGE_PARAMS = {"page_location", "page_referrer", "page_title", "engagement_time_
 
 
 class MeasurementProtocolError(ValueError):
-    """The payload is refused; ``reason`` is the key it is counted by."""
+    """The payload is refused; ``reason`` is the key it is counted by
+    (:func:`envelopes_from_body` raises it as a :class:`~api.write.refusals.RequestRefused`)."""
 
     def __init__(self, detail: str, reason: str = "malformed_mp_payload"):
         super().__init__(detail)
@@ -26,13 +28,20 @@ class MeasurementProtocolError(ValueError):
 
 def envelopes_from_body(site_id: str, body: bytes, received_at_ms: int) -> list[dict]:
     """A request body -> envelopes. Strict JSON (:mod:`analytics.client_json`: no lone
-    surrogates, no infinite numbers), nested at most ``MAX_DEPTH`` levels (``too_deep``)."""
+    surrogates, no infinite numbers), nested at most ``MAX_DEPTH`` levels (``too_deep``).
+    A payload that is refused raises :class:`RequestRefused` (400, keeping the body)."""
     try:
-        payload = client_json.loads(body)
+        return to_envelopes(site_id, _loads(body), received_at_ms)
+    except MeasurementProtocolError as exc:
+        raise RequestRefused(400, exc.reason, str(exc), payload=body) from None
+
+
+def _loads(body: bytes):
+    try:
+        return client_json.loads(body)
     except client_json.ClientJSONError as exc:
         reason = exc.reason if exc.reason == "too_deep" else "malformed_mp_payload"
         raise MeasurementProtocolError(exc.detail, reason) from None
-    return to_envelopes(site_id, payload, received_at_ms)
 
 
 def to_envelopes(site_id: str, body: object, received_at_ms: int) -> list[dict]:

@@ -10,10 +10,16 @@ from analytics.event_schema import ENVELOPE_VERSION, envelope_schema
 from api.write.measurement_protocol import MAX_EVENTS
 from api.write.resources import PIXEL_FIELDS
 
-_ERROR = {"type": "object", "required": ["error", "detail"], "properties": {
-    "error": {"type": "string", "description": "the reason, a stable key it is counted by "
-                                               "(analytics_write_events_refused_total)"},
-    "detail": {"type": "string", "description": "what exactly is wrong"}}}
+_ERROR = {"type": "object", "required": ["title", "description", "request_id"],
+          "description": "the error body of both services (Falcon's, with the request id)",
+          "properties": {
+              "title": {"type": "string",
+                        "description": "the reason, a stable key it is counted by "
+                                       "(analytics_write_events_refused_total)"},
+              "description": {"type": "string", "description": "what exactly is wrong"},
+              "request_id": {"type": "string",
+                             "description": "the request's id (X-Request-Id), also in the "
+                                            "access log line"}}}
 _OUTCOME = {"type": "object", "required": ["accepted", "refused", "spooled"], "properties": {
     "accepted": {"type": "integer", "description": "events kept (in Kafka or the spool)"},
     "refused": {"type": "array", "description": "events the enrichment refused (kept on "

@@ -1,4 +1,6 @@
-"""Falcon (ASGI) resources of the write service: thin, the work happens in ``intake``."""
+"""Falcon (ASGI) resources of the write service: thin, the work happens in ``intake``.
+A refused request is raised as :class:`~api.write.refusals.RequestRefused` and answered by
+the app's one handler of it (``api/write/app.py``), never here."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ from pathlib import Path
 
 import falcon
 
-from api.access_log import request_id
 from api.write import counters
-from api.write.intake import Intake, Rejected, Request
-from api.write.measurement_protocol import MeasurementProtocolError, envelopes_from_body
+from api.write.intake import Intake, Request
+from api.write.measurement_protocol import envelopes_from_body
 from api.write.ratelimit import RateLimiter
+from api.write.refusals import RequestRefused
 
 # The smallest transparent GIF (43 bytes).
 PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c000000000100"
@@ -38,7 +40,7 @@ def forwarded_client(header: str | None) -> str | None:
 
 
 class _Intake:
-    """Shared plumbing: client address, body limits, rate limit, error mapping."""
+    """Shared plumbing: client address, body limits, rate limit, the answer."""
 
     endpoint = "?"
 
@@ -48,40 +50,40 @@ class _Intake:
         self.trust_forwarded_for = trust_forwarded_for
 
     def request(self, req, source: str) -> Request:
+        """What the intake knows of the request; also put in ``req.context`` (with the
+        endpoint) for the handler of a refusal."""
         ip = (forwarded_client(req.get_header("X-Forwarded-For")) if self.trust_forwarded_for
               else None) or req.remote_addr
-        return Request(ip=ip or "", user_agent=req.user_agent or "", received_at_ms=now_ms(),
-                       source=source, origin=req.get_header("Origin"))
+        request = Request(ip=ip or "", user_agent=req.user_agent or "",
+                          received_at_ms=now_ms(), source=source,
+                          origin=req.get_header("Origin"))
+        req.context.intake_request = request
+        req.context.intake_endpoint = self.endpoint
+        return request
 
-    async def check_rate(self, request: Request) -> None:
+    def check_rate(self, request: Request) -> None:
         if not self.limiter.allow(request.ip):
-            counters.REFUSED.labels("rate_limited").inc()  # counted only, never published
-            raise Rejected(429, "rate_limited",
-                           f"more than {self.limiter.rate:g} requests/s from this client")
+            raise RequestRefused(429, "rate_limited",
+                                 f"more than {self.limiter.rate:g} requests/s from this client",
+                                 kept=False,  # counted only, never published
+                                 retry_after=self.limiter.retry_after_s())
 
-    async def read_body(self, req, request: Request) -> bytes:
+    async def read_body(self, req) -> bytes:
         limit = self.intake.config.max_body_bytes
         if req.content_length is not None and req.content_length > limit:
             head = await req.stream.read(self.intake.config.invalid_payload_max_bytes + 1)
-            raise await self.intake.refuse(413, "body_too_large",
-                                           f"{req.content_length} bytes; at most {limit}",
-                                           request, head)
+            raise RequestRefused(413, "body_too_large",
+                                 f"{req.content_length} bytes; at most {limit}", payload=head)
         body = await req.stream.read(limit + 1)
         if len(body) > limit:
-            raise await self.intake.refuse(413, "body_too_large", f"more than {limit} bytes",
-                                           request, body)
+            raise RequestRefused(413, "body_too_large", f"more than {limit} bytes",
+                                 payload=body)
         return body
 
     def respond(self, resp, status: int, document: dict) -> None:
         resp.status = status
         resp.media = document
         counters.REQUESTS.labels(self.endpoint, str(status)).inc()
-
-    def fail(self, req, resp, error: Rejected) -> None:
-        if error.status == 429:
-            resp.set_header("Retry-After", str(self.limiter.retry_after_s()))
-        self.respond(resp, error.status, {"error": error.reason, "detail": error.detail,
-                                          "request_id": request_id(req)})
 
 
 def _cors(req, resp) -> None:
@@ -106,13 +108,9 @@ class CollectResource(_Intake):
     async def on_post(self, req, resp):
         _cors(req, resp)
         request = self.request(req, "tracker")
-        try:
-            await self.check_rate(request)
-            body = await self.read_body(req, request)
-            outcome = await self.intake.collect_json(body, request)
-        except Rejected as error:
-            self.fail(req, resp, error)
-            return
+        self.check_rate(request)
+        body = await self.read_body(req)
+        outcome = await self.intake.collect_json(body, request)
         self.respond(resp, 202, outcome.as_json())
 
 
@@ -127,12 +125,8 @@ class PixelResource(_Intake):
         event.setdefault("kind", "pageview")
         if "url" not in event and req.referer:
             event["url"] = req.referer
-        try:
-            await self.check_rate(request)
-            await self.intake.accept([event], request, json.dumps(event).encode())
-        except Rejected as error:
-            self.fail(req, resp, error)
-            return
+        self.check_rate(request)
+        await self.intake.accept([event], request, json.dumps(event).encode())
         resp.content_type = "image/gif"
         resp.cache_control = ["no-store"]
         resp.data = PIXEL
@@ -148,26 +142,17 @@ class MeasurementProtocolResource(_Intake):
     async def on_post(self, req, resp):
         request = self.request(req, "mp")
         site_id = req.get_param("measurement_id") or ""
-        intake = self.intake
-        try:
-            await self.check_rate(request)
-            body = await self.read_body(req, request)
-            site = await intake.site(site_id) if site_id else None
-            if site is None:
-                raise await intake.refuse(404, "unknown_site",
-                                          f"no site {site_id!r} is registered", request, body)
-            if not site.secret_matches(req.get_param("api_secret") or ""):
-                raise await intake.refuse(403, "wrong_secret",
-                                          "api_secret is missing or does not match the site's "
-                                          "Measurement Protocol secret", request, body)
-            try:
-                envelopes = envelopes_from_body(site_id, body, request.received_at_ms)
-            except MeasurementProtocolError as exc:
-                raise await intake.refuse(400, exc.reason, str(exc), request, body) from None
-            outcome = await intake.accept(envelopes, request, body)
-        except Rejected as error:
-            self.fail(req, resp, error)
-            return
+        self.check_rate(request)
+        body = await self.read_body(req)
+        site = await self.intake.site(site_id) if site_id else None
+        if site is None:
+            raise RequestRefused(404, "unknown_site", f"no site {site_id!r} is registered",
+                                 payload=body)
+        if not site.secret_matches(req.get_param("api_secret") or ""):
+            raise RequestRefused(403, "wrong_secret", "api_secret is missing or does not "
+                                 "match the site's Measurement Protocol secret", payload=body)
+        envelopes = envelopes_from_body(site_id, body, request.received_at_ms)
+        outcome = await self.intake.accept(envelopes, request, body)
         self.respond(resp, 202, outcome.as_json())
 
 

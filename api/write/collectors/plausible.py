@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 from analytics import client_json
 from analytics.event_schema import envelope_schema
 from analytics.site_directory import domain_key
+from api.write.refusals import RequestRefused
 
 MALFORMED = "malformed_plausible_payload"
 _FIELDS = envelope_schema()["properties"]
@@ -60,7 +61,8 @@ _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
 
 
 class PlausibleError(ValueError):
-    """The body is refused; ``reason`` is the key it is counted by."""
+    """The body is refused; ``reason`` is the key it is counted by (:func:`parse`
+    raises it as a :class:`~api.write.refusals.RequestRefused`)."""
 
     def __init__(self, detail: str, reason: str = MALFORMED):
         super().__init__(detail)
@@ -77,8 +79,12 @@ class PlausibleEvent:
 
 
 def parse(body: bytes) -> PlausibleEvent:
-    """A request body -> the event. Strict JSON (:mod:`analytics.client_json`)."""
-    return to_event(_loads(body, "body"))
+    """A request body -> the event. Strict JSON (:mod:`analytics.client_json`). A body
+    that is refused raises :class:`RequestRefused` (400, keeping the body)."""
+    try:
+        return to_event(_loads(body, "body"))
+    except PlausibleError as exc:
+        raise RequestRefused(400, exc.reason, str(exc), payload=body) from None
 
 
 def envelopes(event: PlausibleEvent, site_ids: list[str]) -> list[dict]:

@@ -1,8 +1,9 @@
 """Falcon (ASGI) resources of the compatible collectors: thin, like the tracker's own
 (the mapping is in :mod:`~api.write.collectors.plausible` and
 :mod:`~api.write.collectors.umami`, everything else in :mod:`api.write.intake`). Rate
-limit, body limits, refusals (4xx with ``error``/``detail``/``request_id``, counted,
-kept on the invalid-events topic), enrichment and publishing are the tracker's."""
+limit, body limits, refusals (raised as :class:`~api.write.refusals.RequestRefused`: a
+4xx with ``title``/``description``/``request_id``, counted, kept on the invalid-events
+topic), enrichment and publishing are the tracker's."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import falcon
 from analytics.site_directory import DOMAIN, UMAMI
 from api.write import counters
 from api.write.collectors import plausible, umami
-from api.write.intake import Rejected, Request
+from api.write.refusals import RequestRefused
 from api.write.resources import _cors, _Intake
 
 PLAUSIBLE_DROPPED = "X-Plausible-Dropped"
@@ -38,8 +39,7 @@ def _preflight(req, resp, default_headers: str) -> None:
 
 
 class _CompatibleIntake(_Intake):
-    async def one_site(self, kind: str, key: str, request: Request,
-                       kept: Callable[[], bytes | str]):
+    async def one_site(self, kind: str, key: str, kept: Callable[[], bytes | str]):
         """The one site a domain or an Umami website id names; refused (keeping what
         ``kept()`` gives) when none does (404 ``unknown_site``) or several do (409
         ``ambiguous_site``)."""
@@ -47,13 +47,12 @@ class _CompatibleIntake(_Intake):
         what = (f"the domain {key[:200]!r}" if kind == DOMAIN
                 else f"the Umami website id {key[:200]!r}")
         if not found:
-            raise await self.intake.refuse(404, "unknown_site", f"no site has {what}",
-                                           request, kept())
+            raise RequestRefused(404, "unknown_site", f"no site has {what}", payload=kept())
         if len(found) > 1:
-            raise await self.intake.refuse(
+            raise RequestRefused(
                 409, "ambiguous_site", f"{what} belongs to several sites "
                 f"({', '.join(s.site_id for s in found)}); give it to one of them",
-                request, kept())
+                payload=kept())
         return found[0]
 
 
@@ -68,23 +67,16 @@ class PlausibleResource(_CompatibleIntake):
     async def on_post(self, req, resp):
         _cors(req, resp)
         request = self.request(req, "tracker")
-        intake = self.intake
-        try:
-            await self.check_rate(request)
-            body = await self.read_body(req, request)
-            try:
-                event = plausible.parse(body)
-            except plausible.PlausibleError as exc:
-                raise await intake.refuse(400, exc.reason, str(exc), request, body) from None
-            site_ids: list[str] = []
-            for domain in event.domains:
-                site = await self.one_site(DOMAIN, domain, request, lambda: body)
-                if site.site_id not in site_ids:
-                    site_ids.append(site.site_id)
-            outcome = await intake.accept(plausible.envelopes(event, site_ids), request, body)
-        except Rejected as error:
-            self.fail(req, resp, error)
-            return
+        self.check_rate(request)
+        body = await self.read_body(req)
+        event = plausible.parse(body)
+        site_ids: list[str] = []
+        for domain in event.domains:
+            site = await self.one_site(DOMAIN, domain, lambda: body)
+            if site.site_id not in site_ids:
+                site_ids.append(site.site_id)
+        outcome = await self.intake.accept(plausible.envelopes(event, site_ids), request,
+                                           body)
         if not outcome.accepted:  # the enrichment refused it (kept on events.invalid)
             resp.set_header(PLAUSIBLE_DROPPED, "1")
         resp.status = falcon.HTTP_202
@@ -105,25 +97,14 @@ class UmamiResource(_CompatibleIntake):
     async def on_post(self, req, resp):
         _cors(req, resp)
         request = self.request(req, "tracker")
-        intake = self.intake
-        key = intake.client_id_key
-        try:
-            await self.check_rate(request)
-            body = await self.read_body(req, request)
-            try:
-                event = umami.parse(body, request.received_at_ms)
-            except umami.UmamiError as exc:
-                raise await intake.refuse(400, exc.reason, str(exc), request,
-                                          umami.kept_body(body, key, "")) from None
-            site = await self.one_site(UMAMI, event.website_id, request,
-                                       lambda: umami.kept_body(body, key, ""))
-            kept = umami.kept_body(body, key, site.site_id)
-            outcome = await intake.accept([umami.envelope(site.site_id, site.domain, event)],
-                                          request, kept)
-        except Rejected as error:
-            self.fail(req, resp, error)
-            _ascii_json(resp)
-            return
+        key = self.intake.client_id_key
+        self.check_rate(request)
+        body = await self.read_body(req)
+        event = umami.parse(body, request.received_at_ms, key)
+        site = await self.one_site(UMAMI, event.website_id,
+                                   lambda: umami.kept_body(body, key, ""))
+        outcome = await self.intake.accept([umami.envelope(site.site_id, site.domain, event)],
+                                           request, umami.kept_body(body, key, site.site_id))
         # Umami answers 200 with {"cache": <token>, ...}; its scripts keep "cache" (older
         # ones: the whole answer) and send it back in X-Umami-Cache, which is not used here
         self.respond(resp, 200, {"cache": "", **outcome.as_json()})
@@ -132,6 +113,7 @@ class UmamiResource(_CompatibleIntake):
 
 def _ascii_json(resp) -> None:
     """The JSON answer in ASCII: older Umami scripts send the whole answer back as a
-    header value, which a browser refuses to send with other characters in it."""
+    header value, which a browser refuses to send with other characters in it (error
+    bodies are ASCII already: :func:`api.access_log.serialize_error`)."""
     resp.content_type = falcon.MEDIA_JSON
     resp.data = json.dumps(resp.media, ensure_ascii=True, separators=(",", ":")).encode()

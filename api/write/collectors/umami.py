@@ -42,6 +42,7 @@ from analytics.enrich.visitor_id import client_id_hash
 from analytics.event_schema import envelope_schema
 from analytics.sites import UUID_RE
 from api.write.collectors.plausible import whole
+from api.write.refusals import RequestRefused
 
 MALFORMED, UNSUPPORTED = "malformed_umami_payload", "unsupported_umami_type"
 TYPES = ("event", "engagement")
@@ -55,7 +56,8 @@ _ID_IN_TEXT = re.compile(r'(?P<head>"id"\s*:\s*")(?P<value>(?:[^"\\]|\\.)*)(?P<t
 
 
 class UmamiError(ValueError):
-    """The body is refused; ``reason`` is the key it is counted by."""
+    """The body is refused; ``reason`` is the key it is counted by (:func:`parse`
+    raises it as a :class:`~api.write.refusals.RequestRefused`)."""
 
     def __init__(self, detail: str, reason: str = MALFORMED):
         super().__init__(detail)
@@ -73,14 +75,23 @@ class UmamiEvent:
     """The rest of the envelope (no ``site_id``, ``url``, ``referrer``)."""
 
 
-def parse(body: bytes, received_at_ms: int) -> UmamiEvent:
-    """A request body -> the event. Strict JSON (:mod:`analytics.client_json`)."""
+def parse(body: bytes, received_at_ms: int, key: bytes) -> UmamiEvent:
+    """A request body -> the event. Strict JSON (:mod:`analytics.client_json`). A body
+    that is refused raises :class:`RequestRefused` (400), keeping
+    ``kept_body(body, key, "")``: its site is not known yet."""
     try:
-        value = client_json.loads(body)
+        return to_event(_loads(body), received_at_ms)
+    except UmamiError as exc:
+        raise RequestRefused(400, exc.reason, str(exc),
+                             payload=kept_body(body, key, "")) from None
+
+
+def _loads(body: bytes):
+    try:
+        return client_json.loads(body)
     except client_json.ClientJSONError as exc:
         reason = exc.reason if exc.reason == "too_deep" else MALFORMED
         raise UmamiError(exc.detail, reason) from None
-    return to_event(value, received_at_ms)
 
 
 def envelope(site_id: str, domain: str, event: UmamiEvent) -> dict:

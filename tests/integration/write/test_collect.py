@@ -126,8 +126,8 @@ def test_bad_input_gets_a_clear_4xx_and_is_kept(write_api, body, status, reason)
     got, _, answer = http("POST", write_api.base + "/api/event", body,
                           {"X-Forwarded-For": _ip(), "Content-Type": "text/plain"})
     answer = json.loads(answer)
-    assert (got, answer["error"]) == (status, reason)
-    assert answer["detail"]
+    assert (got, answer["title"]) == (status, reason)
+    assert answer["description"]
     if traceable:
         [kept] = _invalid(write_api, run, 1)
         assert (kept["reason"], kept["status"]) == (reason, status)
@@ -138,7 +138,7 @@ def test_origin_of_another_site_is_refused(write_api):
     status, headers, body = post_json(write_api.base + "/api/event", _pageview(run),
                                       {"X-Forwarded-For": _ip(),
                                        "Origin": "https://evil.example"})
-    assert (status, body["error"]) == (403, "origin_not_allowed")
+    assert (status, body["title"]) == (403, "origin_not_allowed")
     for origin in ("https://shop.example", "https://www.shop.example",
                    "https://partner.example"):
         status, headers, _ = post_json(write_api.base + "/api/event", _pageview(run),
@@ -153,7 +153,7 @@ def test_oversized_body_is_413_and_kept(write_api):
     body = json.dumps([event] * 40)  # ≈ 26 KB > the 16 KiB limit of the test service
     status, _, answer = http("POST", write_api.base + "/api/event", body,
                              {"X-Forwarded-For": _ip()})
-    assert (status, json.loads(answer)["error"]) == (413, "body_too_large")
+    assert (status, json.loads(answer)["title"]) == (413, "body_too_large")
     [kept] = _invalid(write_api, run, 1)
     assert kept["truncated"] is True
     assert len(kept["payload"]) == write_api.config.invalid_payload_max_bytes
@@ -170,7 +170,7 @@ def test_rate_limit_per_client_is_429_with_retry_after(write_api):
     status, headers, body = post_json(write_api.base + "/api/event", _pageview(run),
                                       {"X-Forwarded-For": ip})
     if status == 429:
-        assert body["error"] == "rate_limited" and int(headers["retry-after"]) >= 1
+        assert body["title"] == "rate_limited" and int(headers["retry-after"]) >= 1
     accepted = statuses.count(202) + (status == 202)
     assert len(_raw(write_api, run, accepted)) == accepted
     # another client is not affected
@@ -205,8 +205,8 @@ def test_measurement_protocol(write_api):
     headers = {"X-Forwarded-For": _ip(), "User-Agent": "python-requests/2.32"}
     status, answer_headers, refusal = post_json(url + "wrong", body, headers)
     assert (status, refusal) == (
-        403, {"error": "wrong_secret", "detail": "api_secret is missing or does not match the "
-              "site's Measurement Protocol secret",
+        403, {"title": "wrong_secret", "description": "api_secret is missing or does not "
+              "match the site's Measurement Protocol secret",
               "request_id": answer_headers["x-request-id"]})
     assert post_json(url.replace("&api_secret=", ""), body, headers)[0] == 403
     assert post_json(url.replace("mp.test", "nobody.test") + "x", body, headers)[0] == 404
@@ -237,7 +237,7 @@ def test_pixel_for_clients_without_javascript(write_api):
     assert (record["kind"], record["source_channel"]) == ("pageview", "pixel")
     status, _, body = http("GET", write_api.base + "/api/pixel.gif?site_id=shop.test",
                            headers={"X-Forwarded-For": _ip()})
-    assert (status, json.loads(body)["error"]) == (400, "schema_violation")
+    assert (status, json.loads(body)["title"]) == (400, "schema_violation")
 
 
 def test_tracker_script_cors_health_and_metrics(write_api):

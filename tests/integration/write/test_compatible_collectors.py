@@ -38,7 +38,7 @@ LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgro
                "--disable-component-update", "--disable-sync"]
 UMAMI_WEBSITE_ID = "6a0f3e1c-2b4d-4e8f-9a1b-3c5d7e9f0a2b"
 PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Compat</title></head>
+<html><head><meta charset="utf-8"><title>Compat</title><link rel="icon" href="data:,"></head>
 <body><p>A short page.</p><button id="signup">Sign up</button>
 <script type="module">
   import { init, track } from '/plausible.js'
@@ -70,6 +70,7 @@ class _PageServer:
 
     def __init__(self, root: Path, modules: Path, endpoint: str):
         (root / "index.html").write_text(PAGE % {"endpoint": endpoint})
+        (root / "favicon.ico").write_bytes(b"")  # asked for by every page Chromium opens
         shutil.copy(modules / "@plausible-analytics" / "tracker" / "plausible.js",
                     root / "plausible.js")
 

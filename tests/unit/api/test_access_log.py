@@ -124,7 +124,9 @@ def test_a_read_refusal_names_its_reason_the_route_template_and_the_site(lines):
     result = read_client().simulate_get("/api/v1/sites/shop.example/settings",
                                         params={"q": "hush"}, remote_addr=CLIENT_IP,
                                         headers=sent_headers(**{"X-Request-Id": GIVEN_ID}))
-    assert (result.status_code, result.json["title"]) == (403, "forbidden")
+    assert (result.status_code, result.json) == (403, {
+        "title": "forbidden", "description": "this token may not read 'shop.example'",
+        "request_id": GIVEN_ID})
     assert lines() == [(logging.INFO, line("read", "GET", "/api/v1/sites/{site_id}/settings",
                                            403, site="shop.example", reason="forbidden"))]
 
@@ -140,6 +142,7 @@ def test_an_unmatched_path_is_logged_raw_cut_and_without_its_query(lines):
     result = read_client().simulate_get(path, query_string="token=hush",
                                         headers={"X-Request-Id": GIVEN_ID})
     assert result.status_code == 404
+    assert result.json == {"title": "404 Not Found", "request_id": GIVEN_ID}
     assert lines() == [(logging.INFO, line("read", "GET", path[:200], 404,
                                            reason="404 Not Found"))]
 
@@ -160,8 +163,9 @@ def test_a_write_refusal_carries_a_new_request_id_in_header_body_and_line(lines,
                                           remote_addr=CLIENT_IP, headers=headers)
     given = result.headers["X-Request-Id"]
     assert given != sent and len(given) == 32 and int(given, 16) >= 0
-    assert (result.status_code, result.json["error"], result.json["request_id"]) == (
-        400, "schema_violation", given)
+    assert (result.status_code, sorted(result.json), result.json["title"],
+            result.json["request_id"]) == (
+        400, ["description", "request_id", "title"], "schema_violation", given)
     assert lines() == [(logging.INFO, line("write", "POST", "/api/event", 400,
                                            reason="schema_violation", request_id=given))]
 
@@ -170,7 +174,7 @@ def test_a_write_5xx_is_logged_as_an_error_with_its_reason(lines):
     result = write_client(StoreDown()).simulate_post(
         "/api/event", json=PAGEVIEW, headers={"X-Request-Id": GIVEN_ID})
     assert (result.status_code, result.json["title"]) == (503, "not_kept")
-    assert result.headers["X-Request-Id"] == GIVEN_ID
+    assert result.headers["X-Request-Id"] == result.json["request_id"] == GIVEN_ID
     assert lines() == [(logging.ERROR, line("write", "POST", "/api/event", 503,
                                             reason="not_kept"))]
 

@@ -1,10 +1,11 @@
 """What every generated request must get back, and the tally of requests sent.
 
-Every answer is a 2xx, or a 4xx whose JSON body names the reason (``error`` on the write
-service's intake, ``title`` on Falcon's errors and the read service). On the write
-service's intake endpoints each refusal is also counted (its reason's
-``analytics_write_events_refused_total`` moved by one) and kept on the invalid-events
-topic with that reason and the payload truncated to the configured size."""
+Every answer is a 2xx, or a 4xx whose JSON body is both services' one error body: the
+reason as ``title`` and the request's id (the ``X-Request-Id`` header) as ``request_id``.
+On the write service's intake endpoints each refusal also says what is wrong
+(``description``), is counted (its reason's ``analytics_write_events_refused_total``
+moved by one) and kept on the invalid-events topic with that reason and the payload
+truncated to the configured size."""
 
 from __future__ import annotations
 
@@ -49,24 +50,31 @@ def simulate(client, method: str, path: str, **kwargs):
         sys.setrecursionlimit(raised)
 
 
-def reason(result) -> str | None:
+def error_body(result) -> dict:
+    """The JSON object an answer holds ({} for anything else)."""
     try:
         body = json.loads(result.text)
     except ValueError:
-        return None
-    if not isinstance(body, dict):
-        return None
-    found = body.get("error") or body.get("title")
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def reason(result) -> str | None:
+    found = error_body(result).get("title")
     return found if isinstance(found, str) and found else None
 
 
 def check(result, what: str) -> None:
-    """A 2xx, or a 4xx whose JSON body names a reason; ``what`` says what was sent."""
+    """A 2xx, or a 4xx whose JSON body names a reason and the request's id; ``what`` says
+    what was sent."""
     status = result.status_code
     OUTCOMES[f"{status} {reason(result) or ''}".strip() if status >= 400 else str(status)] += 1
     assert status < 500, f"{status} for {what}: {result.text[:500]}"
     assert 200 <= status < 300 or (400 <= status < 500 and reason(result)), (
         f"{status} without a reason for {what}: {result.text[:300]!r}")
+    if status >= 400:
+        assert error_body(result).get("request_id") == result.headers["X-Request-Id"], (
+            f"{status} without the request id for {what}: {result.text[:300]!r}")
 
 
 def refused_counts() -> dict[str, float]:
@@ -110,7 +118,8 @@ class WriteProbe:
             assert record["payload"] is None or len(record["payload"]) <= self.limit
             assert record["truncated"] in (True, False)
         if 400 <= result.status_code < 500:
-            refused = result.json["error"]
+            refused = result.json["title"]
+            assert result.json["description"], what
             assert moved == {refused: 1.0}, (what, moved)
             assert [r["reason"] for r in kept] == [refused], what
             assert self.world.sink.accepted == [], what

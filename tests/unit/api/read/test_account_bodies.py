@@ -6,6 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from tests.unit.api.errors import error_body
 from tests.unit.api.read.conftest import ADMIN
 
 SHARE = "/api/v1/share/{secret}/unlock"
@@ -40,7 +41,7 @@ def call(world, method, path, body: bytes):
 def test_bad_bodies_get_a_4xx_with_the_reason(world, method, path, body, answer):
     status, title, description = answer
     result = call(world, method, path, body)
-    assert (result.status_code, result.json) == (status, {"title": title,
+    assert (result.status_code, error_body(result)) == (status, {"title": title,
                                                           "description": description})
 
 
@@ -53,5 +54,5 @@ def test_bad_bodies_get_a_4xx_with_the_reason(world, method, path, body, answer)
 ])
 def test_fields_of_the_wrong_type_are_400(world, path, body, description):
     result = call(world, "POST", path, orjson.dumps(body))
-    assert (result.status_code, result.json) == (400, {"title": "invalid_request",
+    assert (result.status_code, error_body(result)) == (400, {"title": "invalid_request",
                                                         "description": description})

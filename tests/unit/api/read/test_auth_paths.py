@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from api.read.principals import LOGIN_HINT
+from tests.unit.api.errors import error_body
 from tests.unit.api.read.conftest import ADMIN, BLOG_TOKEN, VIEWER
 
 UNAUTHENTICATED = {"title": "authentication_required", "description": LOGIN_HINT}
@@ -18,7 +19,7 @@ SPELLINGS = ["/api/v1/sites", "//api/v1/sites", "///api/v1/sites", "/api/v1/site
 @pytest.mark.parametrize("path", SPELLINGS)
 def test_no_spelling_of_a_protected_path_bypasses_authentication(world, path):
     result = world.client.simulate_get(path)
-    assert (result.status_code, result.json) == (401, UNAUTHENTICATED)
+    assert (result.status_code, error_body(result)) == (401, UNAUTHENTICATED)
     assert result.headers["WWW-Authenticate"] == 'Bearer realm="sitelens"'
 
 
@@ -70,7 +71,7 @@ def test_tokens_read_their_sites_and_are_viewers(world):
         403, "this token may not read 'shop.example'")
     patch = world.client.simulate_patch("/api/v1/sites/blog.example/settings",
                                         json={"timezone": "Asia/Tokyo"}, headers=auth)
-    assert (patch.status_code, patch.json) == (403, {
+    assert (patch.status_code, error_body(patch)) == (403, {
         "title": "forbidden", "description":
             "this token is a viewer of 'blog.example'; this needs the admin role"})
 
@@ -91,10 +92,10 @@ def test_cookie_requests_that_change_something_need_the_csrf_token(world):
         "send the session's csrf_token (from /api/v1/auth/login or /api/v1/auth/me) in the "
         "X-CSRF-Token header")}
     missing = admin.patch(path, {"timezone": "Asia/Tokyo"}, csrf=False)
-    assert (missing.status_code, missing.json) == (403, refused)
+    assert (missing.status_code, error_body(missing)) == (403, refused)
     wrong = admin.patch(path, {"timezone": "Asia/Tokyo"}, csrf=False,
                         headers={"X-CSRF-Token": admin.csrf[:-1] + "x"})
-    assert (wrong.status_code, wrong.json) == (403, refused)
+    assert (wrong.status_code, error_body(wrong)) == (403, refused)
     assert world.sites.get("shop.example").timezone == "Europe/Berlin"
     assert admin.get(path).status_code == 200  # reading needs none
     done = admin.patch(path, {"timezone": "Asia/Tokyo"})

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.unit.api.errors import error_body
 from tests.unit.api.read.conftest import ALL_TOKEN, BLOG_TOKEN, make_full_world
 
 DEEP = "[" * 1000 + "]" * 1000
@@ -36,7 +37,7 @@ def test_deep_nesting_in_a_report_query_is_refused(world, kind, body):
 def test_deep_nesting_in_get_filters_is_refused(world):
     result = world.client.simulate_get("/api/v1/reports/aggregate", headers=BLOG, params={
         "site_id": "blog.example", "filters": DEEP})
-    assert (result.status_code, result.json) == (400, {
+    assert (result.status_code, error_body(result)) == (400, {
         "title": "too_deep", "description": "filters: JSON nested deeper than 32 levels at "
                                             + "/".join(["0"] * 32)})
 
@@ -54,7 +55,7 @@ def test_a_job_site_id_that_is_not_a_string_is_refused(world, site_id, headers):
         "site_id": site_id, "kind": "breakdown", "start": "2026-11-01", "end": "2026-11-02",
         "dimension": "page"}, headers=headers)
     assert result.status_code == 400
-    assert result.json == {"title": "invalid_job",
+    assert error_body(result) == {"title": "invalid_job",
                            "description": "site_id: must be a site id (a string)"}
 
 
@@ -83,7 +84,7 @@ OUTSIDE = "is outside 1970-01-01..2999-12-31, the days Sitelens can hold"
 def test_dates_beyond_what_days_can_hold_are_refused_in_reports(world, kind, query, reason):
     query = {**query, "date_range": "custom", "dimensions": ["page"]}
     result = world.client.simulate_post(f"/api/v1/reports/{kind}", json=query, headers=EVERY)
-    assert (result.status_code, result.json) == (400, {"title": "invalid_query",
+    assert (result.status_code, error_body(result)) == (400, {"title": "invalid_query",
                                                        "description": reason})
 
 
@@ -99,7 +100,7 @@ def test_dates_beyond_what_days_can_hold_are_refused_in_reports(world, kind, que
 def test_dates_beyond_what_days_can_hold_are_refused_in_exports(world, path, params, reason):
     result = world.client.simulate_get(path, headers=EVERY,
                                        params={"site_id": "shop.example", **params})
-    assert (result.status_code, result.json) == (400, {"title": "invalid_query",
+    assert (result.status_code, error_body(result)) == (400, {"title": "invalid_query",
                                                        "description": reason})
 
 
@@ -115,7 +116,7 @@ def test_dates_beyond_what_days_can_hold_are_refused_in_jobs(world):
         "site_id": "shop.example", "kind": "funnel", "start": "0001-01-01",
         "end": "0001-01-02", "steps": [{"type": "page", "value": "/"},
                                        {"type": "page", "value": "/b"}]}, headers=EVERY)
-    assert (result.status_code, result.json) == (400, {
+    assert (result.status_code, error_body(result)) == (400, {
         "title": "invalid_job", "description": f"start: 0001-01-01 {OUTSIDE}"})
 
 
@@ -164,5 +165,5 @@ def test_a_result_that_stops_being_ready_between_two_reads_is_a_409(world):
 
     world.jobs.result = timed_out
     result = world.client.simulate_get(f"/api/v1/jobs/{job['job_id']}/result", headers=EVERY)
-    assert (result.status_code, result.json) == (409, {
+    assert (result.status_code, error_body(result)) == (409, {
         "title": "not_ready", "description": f"job {job['job_id']} is failed"})

@@ -13,6 +13,7 @@ from analytics.config import Config
 from analytics.sites import Site
 from analytics.storage.adhoc_jobs import QUEUED, SUCCEEDED, JobRow
 from api.read.jobs import AdhocJobs, TooManyJobs
+from tests.unit.api.errors import error_body
 from tests.unit.api.read.conftest import ALL_TOKEN, BLOG_TOKEN, VIEWER, make_world
 from tests.unit.api.read.fakes import MemoryAdhocJobs, MemoryJobStore
 
@@ -125,7 +126,7 @@ def test_the_api_answers_429_too_many_jobs_with_retry_after(tmp_path):
     refused = post(question("source", "blog.example"), **token)
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "30"
-    assert refused.json == {"title": "too_many_jobs", "description": (
+    assert error_body(refused) == {"title": "too_many_jobs", "description": (
         "1 ad-hoc job of yours is queued or running (at most 1 at once); try again when "
         "one has finished")}
     # Another token and a person have their own share.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from analytics.config import Config
+from tests.unit.api.errors import error_body
 from tests.unit.api.read.conftest import ADMIN, BLOG_TOKEN, OUTSIDER, PASSWORD, VIEWER, make_world
 
 WRONG = {"title": "invalid_credentials", "description": "wrong e-mail address or password"}
@@ -47,7 +48,7 @@ def test_a_wrong_password_and_an_unknown_address_get_the_same_answer(world):
     unknown = world.browser().login("nobody@example.com", PASSWORD)
     malformed = world.browser().login("nobody", PASSWORD)
     for result in (wrong, unknown, malformed):
-        assert (result.status_code, result.json) == (401, WRONG)
+        assert (result.status_code, error_body(result)) == (401, WRONG)
         assert "sl_session" not in result.cookies
 
 
@@ -93,7 +94,7 @@ def test_logout_ends_the_session_and_clears_the_cookie(world):
     assert world.sessions.rows == {} and admin.cookies == {}
     admin.cookies = old
     ended = admin.get("/api/v1/auth/me")
-    assert (ended.status_code, ended.json) == (401, {
+    assert (ended.status_code, error_body(ended)) == (401, {
         "title": "session_expired", "description": "the session ended or expired; log in again"})
     assert ended.cookies["sl_session"].value == ""  # the stale cookie is cleared
     assert world.browser().post("/api/v1/auth/logout").status_code == 204  # nothing to end
@@ -133,7 +134,7 @@ def test_a_password_change_ends_the_other_sessions(world):
     assert here.post("/api/v1/auth/password", change).status_code == 204
     assert here.get("/api/v1/auth/me").status_code == 200
     assert there.get("/api/v1/auth/me").json["title"] == "session_expired"
-    assert world.browser().login(VIEWER, PASSWORD).json == WRONG
+    assert error_body(world.browser().login(VIEWER, PASSWORD)) == WRONG
     assert world.browser().login(VIEWER, "a brand new secret").status_code == 200
 
 
@@ -148,7 +149,7 @@ def test_a_password_change_ends_the_other_sessions(world):
 def test_a_password_change_is_refused_with_a_reason(world, body, status, answer):
     viewer = world.signed_in(VIEWER)
     result = viewer.post("/api/v1/auth/password", body)
-    assert (result.status_code, result.json) == (status, answer)
+    assert (result.status_code, error_body(result)) == (status, answer)
     assert world.browser().login(VIEWER, PASSWORD).status_code == 200
 
 
@@ -166,5 +167,5 @@ def test_only_people_change_passwords(world):
     result = world.client.simulate_post(
         "/api/v1/auth/password", json={"current_password": "x", "new_password": "y"},
         headers={"Authorization": f"Bearer {BLOG_TOKEN}"})
-    assert (result.status_code, result.json) == (403, {
+    assert (result.status_code, error_body(result)) == (403, {
         "title": "forbidden", "description": "this token has no password; log in as a person"})

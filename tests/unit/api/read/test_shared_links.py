@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.unit.api.errors import error_body
 from tests.unit.api.read.conftest import ADMIN, VIEWER
 
 LINKS = "/api/v1/sites/shop.example/shared-links"
@@ -73,7 +74,7 @@ def test_a_shared_link_changes_nothing(world, method, path, body):
     secret, _ = make_link(world)
     viewer = world.signed_in(VIEWER)  # a session alongside does not lend its rights
     result = viewer.request(method, path, json=body, headers={"X-Share-Token": secret})
-    assert (result.status_code, result.json) == (403, {
+    assert (result.status_code, error_body(result)) == (403, {
         "title": "forbidden", "description": "a shared link can only read"})
     assert world.sites.get("shop.example").timezone == "Europe/Berlin"
     assert world.accounts.roles(VIEWER)["shop.example"] == "viewer"
@@ -88,11 +89,11 @@ def test_a_password_protected_link_needs_unlocking(world):
         "site": SHOP, "password_required": True, "unlocked": False}
     browser.headers["X-Share-Token"] = secret
     locked = browser.get("/api/v1/realtime?site_id=shop.example")
-    assert (locked.status_code, locked.json) == (401, {
+    assert (locked.status_code, error_body(locked)) == (401, {
         "title": "link_locked", "description": "this shared link has a password: POST it to "
                                                "/api/v1/share/{secret}/unlock first"})
     wrong = browser.post(f"/api/v1/share/{secret}/unlock", {"password": "open sesame?"})
-    assert (wrong.status_code, wrong.json) == (401, {
+    assert (wrong.status_code, error_body(wrong)) == (401, {
         "title": "invalid_password", "description": "wrong password for this link"})
     unlocked = browser.post(f"/api/v1/share/{secret}/unlock", {"password": "open sesame!"})
     assert unlocked.status_code == 204
@@ -143,7 +144,7 @@ def test_a_revoked_link_is_404_everywhere(world):
                                              headers={"X-Share-Token": secret}),
                    world.client.simulate_get("/api/v1/auth/me",
                                              headers={"X-Share-Token": secret})):
-        assert (result.status_code, result.json) == (404, GONE)
+        assert (result.status_code, error_body(result)) == (404, GONE)
 
 
 @pytest.mark.parametrize("secret", ["nope", "abc.def", "", "a" * 300])
@@ -152,14 +153,14 @@ def test_unknown_secrets_are_404(world, secret):
     wrong = f"{made['link_id']}.{'x' * 43}"
     for raw in (secret, wrong):
         result = world.client.simulate_get("/api/v1/auth/me", headers={"X-Share-Token": raw})
-        assert (result.status_code, result.json) == (404, GONE)
+        assert (result.status_code, error_body(result)) == (404, GONE)
     if secret:
         assert world.client.simulate_get(f"/api/v1/share/{secret}").status_code == 404
 
 
 def test_revoking_a_link_of_no_such_id_is_404(world):
     result = world.signed_in(ADMIN).delete(f"{LINKS}/0123456789ab")
-    assert (result.status_code, result.json) == (404, {
+    assert (result.status_code, error_body(result)) == (404, {
         "title": "unknown_link", "description": "'shop.example' has no shared link "
                                                 "'0123456789ab'"})
 
@@ -173,7 +174,7 @@ def test_revoking_a_link_of_no_such_id_is_404(world):
 ])
 def test_invalid_links_are_refused_with_a_reason(world, body, reason):
     result = world.signed_in(ADMIN).post(LINKS, body)
-    assert (result.status_code, result.json) == (400, {"title": "invalid_link",
+    assert (result.status_code, error_body(result)) == (400, {"title": "invalid_link",
                                                        "description": reason})
 
 

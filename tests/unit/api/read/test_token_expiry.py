@@ -14,6 +14,7 @@ from analytics.config import Config
 from api.read.app import create_app
 from api.read.site_settings import SitesCache
 from api.read.tokens import CachedTokens, TokenError, TokenStore
+from tests.unit.api.errors import error_body
 from tests.unit.api.read.conftest import BLOG, SHOP
 from tests.unit.api.read.fakes import (
     Clock,
@@ -63,7 +64,7 @@ def test_a_token_works_until_it_expires_then_says_so(app):
     app.clock.at = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
     refused = app.sites(raw)
     assert refused.status_code == 401
-    assert refused.json == {
+    assert error_body(refused) == {
         "title": "token_expired",
         "description": "the token expired at 2027-03-01 12:00 UTC; make a new one with: "
                        "python -m api.manage token create"}

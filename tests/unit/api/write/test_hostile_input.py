@@ -41,8 +41,8 @@ def test_deep_nesting_on_the_collect_endpoint_is_refused(write_world, body):
     before = refused_count("too_deep")
     result = write_world.post("/api/event", body)
     assert result.status_code == 400
-    assert result.json["error"] == "too_deep"
-    assert result.json["detail"].startswith("JSON nested deeper than 32 levels at ")
+    assert result.json["title"] == "too_deep"
+    assert result.json["description"].startswith("JSON nested deeper than 32 levels at ")
     assert refused_count("too_deep") == before + 1
     kept = _kept(write_world, "too_deep", body)
     assert (kept["status"], kept["source"]) == (400, "tracker")
@@ -52,8 +52,8 @@ def test_deep_nesting_in_measurement_protocol_params_is_refused(write_world):
     body = '{"client_id":"c","events":[{"name":"x","params":{"v":' + DEEP + '}}]}'
     before = refused_count("too_deep")
     result = write_world.mp(body)
-    assert (result.status_code, result.json["error"]) == (400, "too_deep")
-    assert result.json["detail"] == ("JSON nested deeper than 32 levels at "
+    assert (result.status_code, result.json["title"]) == (400, "too_deep")
+    assert result.json["description"] == ("JSON nested deeper than 32 levels at "
                                      "events/0/params/v" + "/0" * 28)
     assert refused_count("too_deep") == before + 1
     _kept(write_world, "too_deep", body)
@@ -68,8 +68,8 @@ def test_deep_nesting_in_measurement_protocol_params_is_refused(write_world):
 def test_lone_surrogates_on_the_measurement_protocol_are_refused(write_world, body):
     before = refused_count("malformed_mp_payload")
     result = write_world.mp(body)
-    assert (result.status_code, result.json["error"]) == (400, "malformed_mp_payload")
-    assert "surrogate" in result.json["detail"]
+    assert (result.status_code, result.json["title"]) == (400, "malformed_mp_payload")
+    assert "surrogate" in result.json["description"]
     assert refused_count("malformed_mp_payload") == before + 1
     _kept(write_world, "malformed_mp_payload", body)
 
@@ -82,7 +82,7 @@ def test_lone_surrogates_on_the_measurement_protocol_are_refused(write_world, bo
 def test_lone_surrogates_on_the_collect_endpoint_are_refused(write_world, body):
     before = refused_count("malformed_json")
     result = write_world.post("/api/event", body)
-    assert (result.status_code, result.json["error"]) == (400, "malformed_json")
+    assert (result.status_code, result.json["title"]) == (400, "malformed_json")
     assert refused_count("malformed_json") == before + 1
     [kept] = write_world.sink.invalid
     assert kept["reason"] == "malformed_json"
@@ -90,8 +90,8 @@ def test_lone_surrogates_on_the_collect_endpoint_are_refused(write_world, body):
 
 def test_a_measurement_protocol_number_beyond_a_double_is_refused(write_world):
     result = write_world.mp('{"client_id":"c","events":[{"name":"x","params":{"v":1e400}}]}')
-    assert (result.status_code, result.json["error"]) == (400, "malformed_mp_payload")
-    assert "infinity" in result.json["detail"]
+    assert (result.status_code, result.json["title"]) == (400, "malformed_mp_payload")
+    assert "infinity" in result.json["description"]
 
 
 def test_the_same_events_without_the_hostile_part_are_accepted(write_world):
@@ -112,4 +112,4 @@ def test_a_batch_is_refused_for_its_first_site_in_request_order(write_world, fir
     second = "unknown.example" if first == SHOP.site_id else SHOP.site_id
     body = json.dumps([{**PAGEVIEW, "site_id": first}, {**PAGEVIEW, "site_id": second}])
     result = write_world.post("/api/event", body, headers={"Origin": "https://evil.example"})
-    assert (result.status_code, result.json["error"]) == answer
+    assert (result.status_code, result.json["title"]) == answer

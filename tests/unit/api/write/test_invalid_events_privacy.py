@@ -25,7 +25,7 @@ def test_a_schema_violation_keeps_the_event_with_its_client_id_hashed():
     world = make_write_world(CONFIG)
     long_id = "x" * 129  # over the schema's 128
     result = world.post("/api/event", json.dumps({**PAGEVIEW, "client_id": long_id}))
-    assert (result.status_code, result.json["detail"]) == (
+    assert (result.status_code, result.json["description"]) == (
         400, f"events[0].client_id: {long_id!r} is too long")  # the client sees its own
     [kept] = world.sink.invalid
     hashed = _hash("shop.example", long_id)
@@ -77,7 +77,7 @@ def test_a_measurement_protocol_body_keeps_client_and_user_id_hashed():
 def test_a_body_that_does_not_parse_is_rewritten_field_by_field():
     world = make_write_world(CONFIG)
     body = '{"site_id":"shop.example","client_id" : "abc","user_id":77,"url":'
-    assert world.post("/api/event", body).json["error"] == "malformed_json"
+    assert world.post("/api/event", body).json["title"] == "malformed_json"
     [kept] = world.sink.invalid
     assert kept["payload"] == ('{"site_id":"shop.example","client_id" : "'
                                + _hash("shop.example", "abc") + '","user_id":"'
@@ -89,7 +89,7 @@ def test_a_body_cut_at_the_size_limit_loses_the_id_it_was_cut_in():
                                      invalid_payload_max_bytes=100))
     head = '{"site_id":"shop.example","url":"https://shop.example/a","cid":"'
     body = head + "9" * 200 + '"}'  # 266 bytes; the service reads the first 101
-    assert world.post("/api/event", body).json["error"] == "body_too_large"
+    assert world.post("/api/event", body).json["title"] == "body_too_large"
     [kept] = world.sink.invalid
     assert kept["payload"] == head + _hash("shop.example", "9" * 37) + '"'  # 97 characters
     assert kept["truncated"] is True  # cut when read

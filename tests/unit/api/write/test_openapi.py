@@ -62,4 +62,5 @@ def test_a_refusal_is_described_with_its_reason():
     refusal = found["paths"]["/mp/collect"]["post"]["responses"]["403"]
     assert refusal["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"}
-    assert found["components"]["schemas"]["Error"]["required"] == ["error", "detail"]
+    assert found["components"]["schemas"]["Error"]["required"] == [
+        "title", "description", "request_id"]

@@ -126,8 +126,8 @@ def test_a_site_of_the_list_that_refuses_the_origin_refuses_the_request(world):
     body = json.dumps({"n": "pageview", "u": "https://shop.example/",
                        "d": "shop.example,blog.example"})
     result = _send(world, body, **ORIGIN)
-    assert (result.status_code, result.json["error"]) == (403, "origin_not_allowed")
-    assert result.json["detail"] == "origin https://shop.example may not send events for blog"
+    assert (result.status_code, result.json["title"]) == (403, "origin_not_allowed")
+    assert result.json["description"] == "origin https://shop.example may not send events for blog"
     assert world.sink.accepted == []
     assert [(r["reason"], r["payload"]) for r in world.sink.invalid] == [
         ("origin_not_allowed", body)]
@@ -171,7 +171,7 @@ def test_refusals_name_their_reason_and_keep_the_body(world, body, reason, detai
     before = refused_count(reason)
     result = _send(world, body)
     assert result.status_code == (404 if reason == "unknown_site" else 400)
-    assert (result.json["error"], result.json["detail"][:len(detail)]) == (reason, detail)
+    assert (result.json["title"], result.json["description"][:len(detail)]) == (reason, detail)
     assert refused_count(reason) == before + 1
     assert world.sink.accepted == []
     [kept] = world.sink.invalid
@@ -182,7 +182,7 @@ def test_refusals_name_their_reason_and_keep_the_body(world, body, reason, detai
 def test_a_domain_of_two_sites_is_refused_as_ambiguous(world):
     world.sites.sites["shop-copy"] = Site(site_id="shop-copy", domain="www.shop.example")
     result = _send(world, {"n": "pageview", "u": "https://shop.example/"})
-    assert (result.status_code, result.json["error"], result.json["detail"]) == (
+    assert (result.status_code, result.json["title"], result.json["description"]) == (
         409, "ambiguous_site", "the domain 'shop.example' belongs to several sites "
                                "(shop-copy, shop.example); give it to one of them")
     assert [r["reason"] for r in world.sink.invalid] == ["ambiguous_site"]
@@ -228,7 +228,7 @@ def test_body_size_and_rate_limits_are_the_trackers():
         config.plausible_path, body=body, headers={"User-Agent": BROWSER})
     big = json.dumps({"n": "pageview", "u": "https://shop.example/" + "x" * 300})
     answers = [send(big), send('{"n":"pageview","u":"https://shop.example/"}')]
-    assert [(a.status_code, a.json["error"]) for a in answers] == [
+    assert [(a.status_code, a.json["title"]) for a in answers] == [
         (413, "body_too_large"), (429, "rate_limited")]
     assert answers[1].headers["retry-after"]
     assert [r["reason"] for r in sink.invalid] == ["body_too_large"]  # a 429 is not kept

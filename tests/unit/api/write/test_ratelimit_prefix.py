@@ -61,6 +61,6 @@ def test_the_collect_endpoint_limits_by_the_forwarded_64():
     first, rotated, other = (post("2001:db8:1:2::1"), post("2001:db8:1:2::beef"),
                              post("2001:db8:1:3::1"))
     assert [first.status_code, rotated.status_code, other.status_code] == [202, 429, 202]
-    assert rotated.json["error"] == "rate_limited"
+    assert rotated.json["title"] == "rate_limited"
     assert rotated.headers["retry-after"] == "1000"
     assert len(sink.accepted) == 2

@@ -179,8 +179,8 @@ def test_the_website_id_is_found_in_any_case(world):
 def test_refusals_name_their_reason_and_keep_the_body(world, body, status, reason, detail):
     before = refused_count(reason)
     result = _send(world, body)
-    assert (result.status_code, result.json["error"]) == (status, reason)
-    assert result.json["detail"][:len(detail)] == detail
+    assert (result.status_code, result.json["title"]) == (status, reason)
+    assert result.json["description"][:len(detail)] == detail
     assert refused_count(reason) == before + 1
     assert world.sink.accepted == []
     [kept] = world.sink.invalid
@@ -192,7 +192,7 @@ def test_identify_is_refused_with_the_distinct_id_hashed(world):
     body = json.dumps({"type": "identify", "payload": {
         "website": UMAMI_WEBSITE_ID, "id": "user-42", "data": {"plan": "pro"}}})
     result = _send(world, body)
-    assert (result.status_code, result.json["error"]) == (400, "unsupported_umami_type")
+    assert (result.status_code, result.json["title"]) == (400, "unsupported_umami_type")
     [kept] = world.sink.invalid
     assert json.loads(kept["payload"]) == {"type": "identify", "payload": {
         "website": UMAMI_WEBSITE_ID, "data": {"plan": "pro"},
@@ -202,7 +202,7 @@ def test_identify_is_refused_with_the_distinct_id_hashed(world):
 
 def test_a_schema_violation_keeps_the_distinct_id_hashed_for_the_site(world):
     body = json.dumps(_event(url="ftp://x/", id="user-42"))
-    assert _send(world, body).json["error"] == "schema_violation"
+    assert _send(world, body).json["title"] == "schema_violation"
     [kept] = world.sink.invalid
     assert json.loads(kept["payload"])["payload"]["id"] == client_id_hash(
         KEY.encode(), SHOP.site_id, "user-42")
@@ -221,7 +221,7 @@ def test_answers_are_ascii_for_older_scripts_that_send_them_back_as_a_header(wor
                                        "detail": "bäst.semalt.com"}]
     refusal = _send(world, '{"type":"event","payload":{"website":"ü"}}')
     assert refusal.status_code == 400 and refusal.text.isascii()
-    assert json.loads(refusal.text)["error"] == "malformed_umami_payload"
+    assert json.loads(refusal.text)["title"] == "malformed_umami_payload"
 
 
 def test_the_preflight_allows_umamis_headers(world):
