@@ -49,10 +49,16 @@ class GunicornService:
 
     def __init__(self, config: Config, host: str, port: int):
         self.config = config
+        self.port = port
         self.base = f"http://{host}:{port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0):
+        from stack.lifecycle import port_taken_by
+
+        who = port_taken_by(self.port)
+        if who is not None:  # else a server left behind would answer the readiness check
+            raise RuntimeError(f"cannot start {self.name}: port {self.port} is in use by {who}")
         env = _environment(self.config.to_env())
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.config.state_dir / f"{self.name}.log", "ab")  # noqa: SIM115

@@ -231,12 +231,19 @@ def _chosen(svcs: dict[str, Service], names: list[str] | None) -> list[str]:
     return [n for n in svcs if n in names]
 
 
+def port_taken_by(port: int) -> str | None:
+    """None when ``port`` is free on loopback; else who holds it (pid and program)."""
+    if _port_free(port):
+        return None
+    owner = _port_owner(port)
+    return f"pid {owner.pid} ({_describe(owner)})" if owner else "another process"
+
+
 def _check_ports(service: Service) -> None:
     for purpose, port in service.ports.items():
-        if _port_free(port):
+        who = port_taken_by(port)
+        if who is None:
             continue
-        owner = _port_owner(port)
-        who = f"pid {owner.pid} ({_describe(owner)})" if owner else "another process"
         raise StackError(
             f"cannot start {service.name}: port {port} ({purpose}) is already in use by "
             f"{who}. Stop that process, or choose another port with the "
