@@ -12,7 +12,6 @@ so the shared services of the test run keep serving the other tests.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -22,6 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from http.client import HTTPException
 
 import psutil
 import pytest
@@ -190,7 +190,7 @@ class Load:
                 self.sent.append(event["event_id"])
             try:
                 status, _, _ = post_json(self.base + "/api/event", event)
-            except (OSError, http.client.HTTPException, ValueError) as exc:
+            except (OSError, HTTPException, ValueError) as exc:
                 status = type(exc).__name__  # e.g. the worker died mid-request
             with self._lock:
                 self.statuses[status] += 1
