@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 from analytics import client_json
 from analytics.event_schema import envelope_schema
 from analytics.site_directory import domain_key
+from api.write.collectors.payload_error import PayloadError
 from api.write.refusals import RequestRefused
 
 MALFORMED = "malformed_plausible_payload"
@@ -60,13 +61,9 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
 
 
-class PlausibleError(ValueError):
-    """The body is refused; ``reason`` is the key it is counted by (:func:`parse`
-    raises it as a :class:`~api.write.refusals.RequestRefused`)."""
-
+class PlausibleError(PayloadError):
     def __init__(self, detail: str, reason: str = MALFORMED):
-        super().__init__(detail)
-        self.reason = reason
+        super().__init__(detail, reason)
 
 
 @dataclass(frozen=True)

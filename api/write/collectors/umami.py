@@ -41,6 +41,7 @@ from analytics import client_json
 from analytics.enrich.visitor_id import client_id_hash
 from analytics.event_schema import envelope_schema
 from analytics.sites import UUID_RE
+from api.write.collectors.payload_error import PayloadError
 from api.write.collectors.plausible import whole
 from api.write.refusals import RequestRefused
 
@@ -55,13 +56,9 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _ID_IN_TEXT = re.compile(r'(?P<head>"id"\s*:\s*")(?P<value>(?:[^"\\]|\\.)*)(?P<tail>"?)')
 
 
-class UmamiError(ValueError):
-    """The body is refused; ``reason`` is the key it is counted by (:func:`parse`
-    raises it as a :class:`~api.write.refusals.RequestRefused`)."""
-
+class UmamiError(PayloadError):
     def __init__(self, detail: str, reason: str = MALFORMED):
-        super().__init__(detail)
-        self.reason = reason
+        super().__init__(detail, reason)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 (``serve``) instead of the read service: the dashboard's look with numbers in it (the test
 sites have no events) and chart data sets whose axis ticks are worked out by hand.
 
-Every answer has the read API's shape (api/read/reports.py): ``rows`` with the query's
-metrics, ``meta`` with ``layers`` and ``incomplete``; a timeseries is bucketed like the API's
-``_bucket`` (weeks start on the site-local Monday, months on the 1st)."""
+Every answer has the read API's shape (api/read/reports/): ``rows`` with the query's
+metrics, ``meta`` with ``layers`` and ``incomplete``; a timeseries is bucketed by the API's
+``bucket`` (weeks start on the site-local Monday, months on the 1st)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import math
 import re
 from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
+
+from api.read.reports.timeseries import bucket  # the read API's own buckets
 
 SESSION_METRICS = ("sessions", "views_per_session", "bounce_rate", "visit_duration")
 
@@ -53,13 +55,6 @@ def day_metrics(day: date) -> dict:
             "visit_duration": 151 + (day.day % 5) * 9}
 
 
-def bucket(day: date, interval: str) -> date:
-    """The read API's bucket of a day (reports.py ``_bucket``)."""
-    if interval == "week":
-        return day - timedelta(days=day.weekday())
-    if interval == "month":
-        return day.replace(day=1)
-    return day
 
 
 def meta(start: date, end: date, interval: str = "day", incomplete=None,
