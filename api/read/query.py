@@ -104,8 +104,8 @@ def parse_query(payload: object) -> Query:
         if end < start:
             raise QueryError(f"end: {end} is before start {start}")
         if range_days(start, end) > MAX_RANGE_DAYS:
-            raise QueryError(f"end: a range of more than {MAX_RANGE_DAYS} days is an ad-hoc "
-                             "question (POST /api/v1/jobs)")
+            raise QueryError(f"end: a report covers {MAX_RANGE_DAYS} days at most, both "
+                             "included; ask for a longer span in parts")
     filters = tuple(Filter(f["dimension"], f["op"],
                            tuple(f["value"]) if isinstance(f["value"], list) else (f["value"],))
                     for f in values["filters"])

@@ -23,7 +23,8 @@ def test_defaults_fill_a_minimal_query():
     ({"site_id": "s", "date_range": "custom", "start": "2026-03-02", "end": "2026-03-01"},
      "end: 2026-03-01 is before start 2026-03-02"),
     ({"site_id": "s", "date_range": "custom", "start": "2023-11-25", "end": "2026-11-27"},
-     "end: a range of more than 1098 days is an ad-hoc question (POST /api/v1/jobs)"),
+     "end: a report covers 1098 days at most, both included; ask for a longer span in "
+     "parts"),
     ({"site_id": "s", "limit": 0}, "limit: 0 is less than the minimum of 1"),
     ({"site_id": "s", "dimensions": ["page; drop"]}, "dimensions/0: 'page; drop' does not match"),
     ({"site_id": "s", "order_by": [{"field": "country"}]},
