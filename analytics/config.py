@@ -44,6 +44,9 @@ class Config:
     kafka_heap: str = "512m"
     topic_raw_events: str = "events.raw"
     topic_invalid_events: str = "events.invalid"
+    topic_spool_progress: str = "sitelens.spool-progress"
+    """Where the write service's spool relay records, in the same Kafka transaction as each
+    batch, how far it got (compacted; :mod:`api.write.relay`)."""
     topic_partitions: int = 3
     topic_replication: int = 1
     topic_retention_ms: int = 7 * 24 * 3600 * 1000
@@ -114,6 +117,10 @@ class Config:
     """Where Umami's script and ``@umami/node`` post. They append ``/api/send`` to the
     host URL they are given, so keep that ending: their ``data-host-url`` / ``hostUrl``
     is this path without it."""
+    matomo_path: str = "/matomo/matomo.php"
+    """Where Matomo's trackers send (``setTrackerUrl`` of ``matomo.js``, the URL given to
+    ``matomo-tracker``). When it ends in ``/matomo.php``, ``piwik.php`` in the same
+    folder is served too (older snippets and clients use that name)."""
     tracker_file: Path = REPO_ROOT / "tracker" / "dist" / "sl.js"
     demo_page: Path = REPO_ROOT / "tracker" / "demo" / "index.html"
     serve_demo: bool = True

@@ -26,6 +26,10 @@ def topic_specs(config: Config) -> list[TopicSpec]:
                   dict(common)),
         TopicSpec(config.topic_invalid_events, config.topic_partitions,
                   config.topic_replication, dict(common)),
+        # one small record per spool and relayed batch; compaction keeps each spool's last
+        TopicSpec(config.topic_spool_progress, 1, config.topic_replication, {
+            **{k: v for k, v in common.items() if k == "min.insync.replicas"},
+            "cleanup.policy": "compact", "segment.ms": str(3600 * 1000)}),
     ]
 
 

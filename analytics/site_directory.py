@@ -1,5 +1,6 @@
 """Sites found by something other than their id, for the write service's compatible
-collectors: by domain (Plausible's ``domain`` field) and by Umami website id.
+collectors: by domain (Plausible's ``domain`` field), by Umami website id and by Matomo
+``idsite``.
 
 The ``sites`` table is keyed by site id, and it is small (one row per tracked site), so
 the directory reads it whole (``sites.all()``) into an index in memory and answers from
@@ -11,7 +12,8 @@ so a flood of unknown domains costs at most one scan per ``miss_ttl_s`` and work
 :class:`analytics.sites.SitesUnavailable` when the store fails and the last index (if any)
 does not hold the key.
 
-Keys are compared as :func:`domain_key` and :func:`umami_key` make them; a key that
+Keys are compared as :func:`domain_key`, :func:`umami_key` and :func:`matomo_key` make
+them; a key that
 belongs to several sites is answered with all of them (the caller refuses it).
 """
 
@@ -27,7 +29,7 @@ from analytics.sites import Site, SitesUnavailable
 
 log = logging.getLogger(__name__)
 
-DOMAIN, UMAMI = "domain", "umami"
+DOMAIN, UMAMI, MATOMO = "domain", "umami", "matomo"
 """The kinds of key a site is found by."""
 
 
@@ -40,6 +42,16 @@ def domain_key(text: str) -> str:
 
 def umami_key(text: str) -> str:
     return text.strip().lower()
+
+
+def matomo_key(idsite: int | str) -> str:
+    """An idsite as sites are found by it: the number in decimal (``"01"`` is ``"1"``;
+    text that is no number is kept, and names no site)."""
+    text = str(idsite).strip()
+    return str(int(text)) if text.isascii() and text.isdigit() and len(text) <= 20 else text
+
+
+_KEYS = {DOMAIN: domain_key, UMAMI: umami_key, MATOMO: matomo_key}
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,8 @@ class _Index:
                 keys.setdefault((DOMAIN, domain_key(site.domain)), []).append(site)
             if site.umami_website_id:
                 keys.setdefault((UMAMI, umami_key(site.umami_website_id)), []).append(site)
+            if site.matomo_idsite is not None:
+                keys.setdefault((MATOMO, matomo_key(site.matomo_idsite)), []).append(site)
         return cls(loaded_at, {key: tuple(found) for key, found in keys.items()})
 
 
@@ -83,7 +97,7 @@ class SiteDirectory:
 
     @staticmethod
     def key(kind: str, text: str) -> tuple[str, str]:
-        return kind, domain_key(text) if kind == DOMAIN else umami_key(text)
+        return kind, _KEYS[kind](text)
 
     def cached(self, kind: str, text: str) -> tuple[bool, tuple[Site, ...]]:
         """(True, sites) when memory can answer now (never blocks); else (False, ())."""

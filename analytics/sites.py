@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 """A UUID in its canonical lower-case text form (an Umami website id)."""
+MAX_MATOMO_IDSITE = 2**31 - 1
+"""Matomo's ``idsite`` is a positive integer; stored in a Cassandra ``int`` (32 bits)."""
 
 
 class SiteError(ValueError):
@@ -55,6 +57,9 @@ class Site:
     umami_website_id: str | None = None
     """The website id an Umami script or ``@umami/node`` sends for this site (a UUID,
     lower case); None: the site takes no Umami events."""
+    matomo_idsite: int | None = None
+    """The ``idsite`` a Matomo tracker (``matomo.js``, ``matomo-tracker``, the Tracking
+    HTTP API) sends for this site; None: the site takes no Matomo requests."""
 
     def __post_init__(self):
         if not SITE_ID_RE.match(self.site_id):
@@ -62,6 +67,11 @@ class Site:
         if self.umami_website_id is not None and not UUID_RE.match(self.umami_website_id):
             raise SiteError(f"Umami website id {self.umami_website_id!r} must be a UUID in "
                             "lower case, like 3f2c5a8e-4b7d-4c1e-9a0f-6d8e2b1c7a45")
+        if self.matomo_idsite is not None and (
+                isinstance(self.matomo_idsite, bool) or not isinstance(self.matomo_idsite, int)
+                or not 0 < self.matomo_idsite <= MAX_MATOMO_IDSITE):
+            raise SiteError(f"Matomo idsite {self.matomo_idsite!r} must be a whole number from "
+                            f"1 to {MAX_MATOMO_IDSITE}")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -93,7 +103,7 @@ class SiteRepository:
     """Reads and writes sites in Cassandra (``session`` bound to the keyspace)."""
 
     _COLUMNS = ("site_id, domain, timezone, goals, retention_days, allowed_origins, "
-                "mp_secret_hash, client_id_opt_in, umami_website_id")
+                "mp_secret_hash, client_id_opt_in, umami_website_id, matomo_idsite")
 
     def __init__(self, session):
         self.session = session
@@ -112,10 +122,10 @@ class SiteRepository:
         self.session.execute(
             "UPDATE sites SET domain = %s, timezone = %s, goals = %s, retention_days = %s, "
             "allowed_origins = %s, mp_secret_hash = %s, client_id_opt_in = %s, "
-            "umami_website_id = %s, updated_at = %s WHERE site_id = %s",
+            "umami_website_id = %s, matomo_idsite = %s, updated_at = %s WHERE site_id = %s",
             (site.domain, site.timezone, set(site.goals), site.retention_days,
              set(site.allowed_origins), site.mp_secret_hash, site.client_id_opt_in,
-             site.umami_website_id, now, site.site_id))
+             site.umami_website_id, site.matomo_idsite, now, site.site_id))
         self.session.execute(
             "UPDATE sites SET created_at = %s WHERE site_id = %s IF created_at = null",
             (now, site.site_id))
@@ -283,4 +293,4 @@ def _from_row(row) -> Site:
         goals=frozenset(row.goals or ()), retention_days=row.retention_days,
         allowed_origins=frozenset(row.allowed_origins or ()),
         mp_secret_hash=row.mp_secret_hash, client_id_opt_in=bool(row.client_id_opt_in),
-        umami_website_id=row.umami_website_id or None)
+        umami_website_id=row.umami_website_id or None, matomo_idsite=row.matomo_idsite)

@@ -171,9 +171,12 @@ def read_kafka(spark: SparkSession, config: Config, topic: str, starting: Offset
     timestampType) as a batch DataFrame from ``starting`` to ``ending`` (exclusive), or as
     a streaming one from ``starting`` on. Offsets are "earliest", "latest" or a mapping of
     partition to offset; ``options`` add or override Kafka source options. How it connects
-    (servers, security, login) comes from :func:`analytics.kafka_settings.spark_source_options`."""
+    (servers, security, login) comes from :func:`analytics.kafka_settings.spark_source_options`.
+    Committed records only: the write service's spool relay writes in Kafka transactions,
+    and a batch of an aborted one (a relay killed mid-batch) is sent again by the next."""
     settings = {
         **spark_source_options(config),
+        "kafka.isolation.level": "read_committed",
         "subscribe": topic,
         "startingOffsets": _offsets_option(topic, starting),
     }

@@ -5,7 +5,7 @@ create|grant|revoke|list|passwd`` (people's dashboard accounts, :mod:`api.manage
     python -m api.manage site create example.com --domain example.com \\
         --timezone Europe/Berlin --goal signup --origin https://www.example.com --mp-secret
     python -m api.manage site update example.com \\
-        --umami-website-id 3f2c5a8e-4b7d-4c1e-9a0f-6d8e2b1c7a45
+        --umami-website-id 3f2c5a8e-4b7d-4c1e-9a0f-6d8e2b1c7a45 --matomo-idsite 1
     python -m api.manage token create --site example.com --label "Tableau, marketing" \\
         --expires-in 90d
     python -m api.manage token revoke 3f9a0c1d2e4b
@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--umami-website-id", metavar="UUID",
                          help="take Umami's events sent for this website id (the "
                               "data-website-id of an Umami script); '' takes none")
+        cmd.add_argument("--matomo-idsite", metavar="N",
+                         help="take Matomo's requests sent for this idsite (the setSiteId of "
+                              "matomo.js, the site id of matomo-tracker); '' takes none")
     site.add_parser("list")
     show = site.add_parser("show")
     show.add_argument("site_id")
@@ -163,6 +166,8 @@ def _site(repo: SiteRepository, args) -> int:
     if args.umami_website_id is not None:
         changes["umami_website_id"] = _umami_website_id(repo, args.site_id,
                                                         args.umami_website_id)
+    if args.matomo_idsite is not None:
+        changes["matomo_idsite"] = _matomo_idsite(repo, args.site_id, args.matomo_idsite)
     site = replace(site, **changes)
     secret = None
     if args.mp_secret:
@@ -183,6 +188,24 @@ def _umami_website_id(repo: SiteRepository, site_id: str, text: str) -> str | No
     if others:
         raise SiteError(f"Umami website id {wanted} belongs to site {others[0]!r}; "
                         "remove it there first")
+    return wanted
+
+
+def _matomo_idsite(repo: SiteRepository, site_id: str, text: str) -> int | None:
+    """``--matomo-idsite``: a whole number from 1 ('' removes it); :class:`SiteError` when
+    it is not one or another site has it (the write service would refuse its requests as
+    ambiguous)."""
+    text = text.strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        raise SiteError(f"Matomo idsite {text[:40]!r} must be a whole number, like 1")
+    wanted = int(text)
+    others = [s.site_id for s in repo.all()
+              if s.matomo_idsite == wanted and s.site_id != site_id]
+    if others:
+        raise SiteError(f"Matomo idsite {wanted} belongs to site {others[0]!r}; remove it "
+                        "there first")
     return wanted
 
 

@@ -69,11 +69,14 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _wrk(port: int, body: Path, duration: int, connections: int, threads: int, *,
-         delay_ms: float | None = None) -> dict:
-    """One wrk run; ``delay_ms`` paces each connection (a wait after each answer)."""
+         delay_ms: float | None = None, id_prefix: str | None = None) -> dict:
+    """One wrk run; ``delay_ms`` paces each connection (a wait after each answer);
+    ``id_prefix`` (8 hex digits) gives each request an event id of its own."""
     env = {**os.environ, "WRK_BODY": str(body), "WRK_PATH": "/api/event"}
     if delay_ms is not None:
         env["WRK_DELAY_MS"] = f"{delay_ms:.3f}"
+    if id_prefix is not None:
+        env["WRK_ID_PREFIX"] = id_prefix
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
          "-s", str(LUA), f"http://127.0.0.1:{port}"],

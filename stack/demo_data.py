@@ -27,8 +27,11 @@ addresses have no country, so the country breakdown stays empty — unless the s
 trusts ``X-Forwarded-For``: then each visitor also sends an address from a big ISP's
 registry range in its country.
 
-``python -m stack.demo_data trickle`` goes on posting today's generated visits as their
-time comes (Ctrl-C stops it), for a live realtime view.
+After that, the ``demo-traffic`` service (:mod:`stack.demo_live`) posts the demo site's
+visits as they happen, so today fills the way a real tracker's traffic would: the events
+posted here for today so far reach the speed layer hours after their time, so it counts
+them as late (in pageviews and events, not in visitors or the cards) until the nightly
+run closes the day.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import secrets
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from analytics.config import Config
 from stack.demo_traffic import (
@@ -187,7 +190,7 @@ def post_traffic(config: Config, state: dict, log=print) -> None:
         "seed": SEED, "past_days": [d.isoformat() for d in
                                     past_days(now, config.event_max_lateness_ms)],
         "posted": []})
-    pool, base = visitor_pool(traffic["seed"]), f"https://{_site_domain(config)}"
+    pool, base = visitor_pool(traffic["seed"]), f"https://{site_domain(config)}"
     for day in [*traffic["past_days"], now.date().isoformat()]:
         if day in traffic["posted"]:
             continue
@@ -212,7 +215,7 @@ def post_traffic(config: Config, state: dict, log=print) -> None:
     _save(config, state)
 
 
-def _site_domain(config: Config) -> str:
+def site_domain(config: Config) -> str:
     from analytics.sites import SiteRepository
     from analytics.storage.session import connect
 
@@ -330,44 +333,15 @@ def ensure_demo_user(config: Config, log=print) -> str:
     return DEMO_EMAIL
 
 
-def trickle(config: Config, interval_s: float = 5.0, log=print) -> int:
-    """Post today's generated visits as their time comes, until Ctrl-C."""
-    state = _load(config)
-    through = state.get("traffic", {}).get("through_ms") or int(time.time() * 1000)
-    poster, pool, base = Poster(config), visitor_pool(), f"https://{_site_domain(config)}"
-    days: dict[date, list[Visit]] = {}
-    log(f"posting {SITE}'s visits as they happen (Ctrl-C stops)")
-    try:
-        while True:
-            now_ms = int(time.time() * 1000)
-            first = datetime.fromtimestamp(through / 1000, UTC).date()
-            for n in range((datetime.now(UTC).date() - first).days + 1):
-                day = first + timedelta(days=n)
-                if day not in days:
-                    days[day] = generate_day(day, base_url=base, pool=pool)
-                visits = days[day]
-                accepted, _ = poster.post(visits, after_ms=through, until_ms=now_ms)
-                if accepted:
-                    log(f"{datetime.now(UTC):%H:%M:%S} {accepted} events")
-            through = now_ms
-            state.setdefault("traffic", {})["through_ms"] = through
-            _save(config, state)
-            time.sleep(interval_s)
-    except KeyboardInterrupt:
-        return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     from stack import settings
 
     argv = sys.argv[1:] if argv is None else argv
     config = settings.load(log=None)
-    if argv == ["trickle"]:
-        return trickle(config)
     if argv in ([], ["seed"]):
         seed(config)
         return 0
-    print("usage: python -m stack.demo_data [seed | trickle]", file=sys.stderr)
+    print("usage: python -m stack.demo_data [seed]", file=sys.stderr)
     return 2
 
 

@@ -311,9 +311,30 @@ def airflow_part(config: Config, name: str) -> Service:
     )
 
 
+def demo_traffic(config: Config) -> Service:
+    """The demo site's visits posted as they happen (:mod:`stack.demo_live`); ready while
+    its progress file is fresh (it waits for the demo seed of ``make run`` first)."""
+    from stack import demo_live
+
+    return Service(
+        name="demo-traffic",
+        command=[sys.executable, "-m", "stack.demo_live", title_marker(config)],
+        ports={},
+        ready=lambda: demo_live.ready(config),
+        address=f"posts to {config.collect_path} every {demo_live.INTERVAL_S:g} s",
+        start_timeout_s=60.0,
+        stop_signal="INT",
+        stop_wait_s=10,
+        environment=config.to_env(),
+        needs_schema=True,
+    )
+
+
 def services(config: Config) -> dict[str, Service]:
-    """Every service of the local run, in start order."""
+    """Every service of the local run, in start order (the demo site's live traffic only
+    when the demo is on: ``ANALYTICS_SERVE_DEMO``)."""
     chosen = (kafka(config), cassandra(config), postgres(config), write_api(config),
               read_api(config), speed_layer(config),
-              *(airflow_part(config, name) for name in PARTS))
+              *(airflow_part(config, name) for name in PARTS),
+              *((demo_traffic(config),) if config.serve_demo else ()))
     return {s.name: s for s in chosen}

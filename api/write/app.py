@@ -27,10 +27,16 @@ from analytics.storage.salts import CassandraSalts
 from analytics.storage.session import connect
 from api.access_log import AccessLog, serialize_error, utc_now
 from api.write import counters, openapi
-from api.write.collectors.resources import PlausibleResource, UmamiResource
+from api.write.collectors.resources import (
+    MatomoResource,
+    PlausibleResource,
+    UmamiResource,
+    matomo_paths,
+)
 from api.write.intake import Intake, Request, check_secrets
 from api.write.ratelimit import RateLimiter
 from api.write.refusals import RequestRefused
+from api.write.relay import SpoolRelay
 from api.write.resources import (
     CollectResource,
     DocumentResource,
@@ -72,8 +78,10 @@ def create_app(config: Config, multiprocess_dir: str | None = None, *, sites=Non
     if sites is None:
         sites = CachedSites(SiteRepository(session), ttl_s=config.site_cache_ttl_s)
     if sink is None:
+        spool = Spool(config.spool_path)
         sink = KafkaSink({**client_settings(config), "linger.ms": config.kafka_linger_ms},
-                         Spool(config.spool_path),
+                         spool, SpoolRelay(client_settings(config), spool,
+                                           config.topic_spool_progress),
                          delivery_timeout_ms=config.kafka_delivery_timeout_ms)
     pipeline = build_pipeline(config, salts if salts is not None
                               else SaltsAhead(CassandraSalts(session)))
@@ -91,6 +99,9 @@ def create_app(config: Config, multiprocess_dir: str | None = None, *, sites=Non
     app.add_route("/mp/collect", MeasurementProtocolResource(*shared))
     app.add_route(config.plausible_path, PlausibleResource(*shared))
     app.add_route(config.umami_path, UmamiResource(*shared))
+    matomo = MatomoResource(*shared)
+    for path in matomo_paths(config):  # matomo.php and piwik.php
+        app.add_route(path, matomo)
     app.add_route(config.script_path,
                   StaticFileResource(config.tracker_file, "application/javascript", 3600))
     if config.serve_demo:

@@ -4,8 +4,14 @@
 (idempotent producer, ``acks=all``) or committed to the on-disk spool; when the spool
 cannot keep them it raises :class:`~api.write.spool.SpoolError` and the request must not
 be answered 2xx. When a delivery fails the sink opens its breaker: later records go
-straight to the spool (in order behind the ones already there) until a relay thread has
-replayed the whole spool into Kafka.
+straight to the spool, without waiting for Kafka, until the relay thread sees the brokers
+answer again. Then new records go to Kafka at once while the relay
+(:class:`~api.write.relay.SpoolRelay`: exactly once, in Kafka transactions) replays the
+spool beside them (oldest first, in bounded batches): a backlog never makes new requests wait
+on the disk, so a service under load leaves spool mode as soon as Kafka is back (measured:
+``bench/soak_bench.py``). Spooled records can so reach Kafka after newer ones; every
+consumer orders by event time and dedups by event id, and a replay after an outage longer
+than the speed layer's watermark is late either way.
 
 A fatal producer error (``KafkaError.fatal()``, e.g. the idempotence state is lost) makes
 the producer useless for good; the poll thread then replaces it with a new one (the old
@@ -23,7 +29,8 @@ from dataclasses import dataclass
 
 from api.write import counters
 from api.write.producer_state import ProducerState
-from api.write.spool import PartialDelivery, Record, Spool
+from api.write.relay import SpoolRelay
+from api.write.spool import Record, Spool
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +39,6 @@ log = logging.getLogger(__name__)
 class Published:
     delivered: int = 0
     spooled: int = 0
-
-
-class DeliveryFailed(PartialDelivery):
-    pass
 
 
 def _confluent_producer(settings: dict):
@@ -53,9 +56,10 @@ def _produce_errors() -> tuple[type[BaseException], ...]:
 
 
 class KafkaSink:
-    def __init__(self, producer_settings: dict, spool: Spool, delivery_timeout_ms: int,
-                 relay_interval_s: float = 1.0, *, producer_factory=_confluent_producer,
-                 start: bool = True, replace_backoff_s: float = 1.0):
+    def __init__(self, producer_settings: dict, spool: Spool, relay: SpoolRelay,
+                 delivery_timeout_ms: int, relay_interval_s: float = 1.0, *,
+                 producer_factory=_confluent_producer, start: bool = True,
+                 replace_backoff_s: float = 1.0):
         self.settings = {
             "enable.idempotence": True,
             "acks": "all",
@@ -65,7 +69,7 @@ class KafkaSink:
             "log_level": 2,  # broker-down noise every 50 ms; /healthz and /metrics tell
             **producer_settings,
         }
-        self.spool = spool
+        self.spool, self.relay = spool, relay
         self.wait_s = delivery_timeout_ms / 1000 + 2.0
         self.relay_interval_s = relay_interval_s
         self._factory = producer_factory
@@ -114,7 +118,7 @@ class KafkaSink:
     async def publish(self, records: list[Record]) -> Published:
         if not records:
             return Published()
-        if self._breaker_open.is_set() or self.spool.pending():
+        if self._breaker_open.is_set():
             await asyncio.to_thread(self.spool.append, records)
             counters.SPOOLED.inc(len(records))
             return Published(spooled=len(records))
@@ -159,31 +163,6 @@ class KafkaSink:
             pass
         return [r for r, ok in zip(records, outcome, strict=True) if not ok]
 
-    # -- the relay (a thread) ---------------------------------------------------------------------
-    def _produce_and_wait(self, records: list[Record]) -> list[int]:
-        """Produce and wait for every delivery report; return the indexes delivered."""
-        done = threading.Event()
-        outcome: dict[int, bool] = {}
-        lock = threading.Lock()
-        total = len(records)
-
-        def settle(index: int, ok: bool) -> None:
-            with lock:
-                outcome.setdefault(index, ok)
-                if len(outcome) == total:
-                    done.set()
-
-        producer = self.producer
-        for index, (topic, key, value) in enumerate(records):
-            try:
-                producer.produce(topic, value=value.encode(), key=key.encode() if key else None,
-                                 on_delivery=lambda err, _msg, i=index: settle(i, err is None))
-            except self._produce_errors:
-                settle(index, False)
-        done.wait(self.wait_s)
-        with lock:
-            return [i for i in range(total) if outcome.get(i, False)]
-
     # -- background -----------------------------------------------------------------------------
     def _poll_loop(self) -> None:
         while not self._stop.is_set():  # a daemon thread: it ends with the worker
@@ -202,23 +181,22 @@ class KafkaSink:
                 log.warning("spool relay: %s", exc)
 
     def relay_once(self) -> int:
+        """Close the breaker when Kafka answers (new records go to it again), then replay
+        what the spool holds (one drainer across the workers: the others return 0)."""
         if not self.spool.pending():
             self._breaker_open.clear()
             return 0
         if not self.kafka_reachable():
             return 0
-        sent = self.spool.drain(self._send_or_raise)
-        if not self.spool.pending():
-            self._breaker_open.clear()
+        self._breaker_open.clear()
+        try:
+            sent = self.relay.drain()
+        except Exception:
+            self._breaker_open.set()  # Kafka failed the replay: new records wait again
+            raise
         if sent:
             log.info("replayed %d spooled records into Kafka", sent)
         return sent
-
-    def _send_or_raise(self, records: list[Record]) -> None:
-        delivered = self._produce_and_wait(records)
-        if len(delivered) < len(records):
-            raise DeliveryFailed(f"{len(records) - len(delivered)} of {len(records)} spooled "
-                                 "records not delivered", delivered)
 
     def kafka_reachable(self, timeout: float = 1.0) -> bool:
         """True when the brokers answer and the producer can produce (not failed fatally)."""

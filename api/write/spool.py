@@ -10,11 +10,13 @@ a busy timeout covers the wait), so the spool holds records in the order they we
 committed across workers. Any write error (disk full, the size cap, I/O) raises
 :class:`SpoolError`: the caller must then answer non-2xx.
 
-Draining (one drainer at a time across processes, ``drain.lock``) reads the oldest records
-in bounded batches, hands each batch to ``send`` and deletes what Kafka acknowledged, so a
-long outage never loads the backlog into memory. A spool folder of the earlier
-hand-written format (``seg-*.jsonl`` segments) is migrated on first open
-(:mod:`api.write.spool_migration`).
+Draining (one drainer at a time across processes, ``drain.lock``: a
+:class:`DrainSession`) reads the oldest records in bounded batches and deletes what Kafka
+took, so a long outage never loads the backlog into memory. Each database has an id of its
+own (``spool_id``, made with the file): the relay (:mod:`api.write.relay`) records in Kafka
+how far it got in this spool by that id, since ``seq`` numbers start again in a new file.
+A spool folder of the earlier hand-written format (``seg-*.jsonl`` segments) is migrated
+on first open (:mod:`api.write.spool_migration`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +41,7 @@ CREATE TABLE IF NOT EXISTS records (
     value BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS migrated_segments (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -84,6 +88,10 @@ class Spool:
         if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
             raise SpoolError(f"{self.path}: SQLite refused WAL mode")
         connection.executescript(_SCHEMA)
+        connection.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('spool_id', ?)",
+                           (uuid.uuid4().hex,))
+        self.spool_id = connection.execute(
+            "SELECT value FROM meta WHERE name = 'spool_id'").fetchone()[0]
         _fsync_dir(self.directory)
         return migrate_segments(self.directory, connection)
 
@@ -156,6 +164,21 @@ class Spool:
         except sqlite3.Error as exc:
             raise SpoolError(f"could not read the spool {self.path}: {exc}") from exc
 
+    @contextmanager
+    def drain_session(self) -> Iterator[DrainSession | None]:
+        """The right to drain (None while another thread or process drains); the space
+        of a drained backlog is given back at the end."""
+        with _flock(self.directory / "drain.lock", blocking=False) as locked:
+            if not locked:
+                yield None
+                return
+            session = DrainSession(self)
+            try:
+                yield session
+            finally:
+                if session.deleted and not self.pending():
+                    self._compact(self._connection())
+
     def drain(self, send: Callable[[list[Record]], None], batch: int = 500) -> int:
         """Send spooled records oldest first, ``batch`` at a time; return how many were
         acknowledged (and deleted).
@@ -165,39 +188,20 @@ class Spool:
         names the ones that were, which are deleted). Records committed while draining are
         drained too, so this returns once the spool is empty (or a send failed).
         """
-        with _flock(self.directory / "drain.lock", blocking=False) as locked:
-            if not locked:
+        with self.drain_session() as session:
+            if session is None:
                 return 0  # another worker is draining
-            connection = self._connection()
             sent = 0
-            try:
-                while True:
-                    rows = connection.execute(
-                        "SELECT seq, topic, key, value FROM records ORDER BY seq LIMIT ?",
-                        (batch,)).fetchall()
-                    if not rows:
-                        break
-                    try:
-                        send([(topic, key, bytes(value).decode())
-                              for _seq, topic, key, value in rows])
-                    except PartialDelivery as partial:
-                        self._delete([rows[i][0] for i in partial.delivered])
-                        sent += len(partial.delivered)
-                        raise
-                    with self._transaction():  # the batch is the lowest seqs: exact range
-                        connection.execute("DELETE FROM records WHERE seq BETWEEN ? AND ?",
-                                           (rows[0][0], rows[-1][0]))
-                    sent += len(rows)
-            finally:
-                if sent and not self.pending():
-                    self._compact(connection)
+            while rows := session.oldest(batch):
+                try:
+                    send([record for _seq, record in rows])
+                except PartialDelivery as partial:
+                    session.delete([rows[i][0] for i in partial.delivered])
+                    sent += len(partial.delivered)
+                    raise
+                session.delete_through(rows[-1][0])  # the batch is the lowest seqs
+                sent += len(rows)
             return sent
-
-    def _delete(self, seqs: list[int]) -> None:
-        if seqs:
-            with self._transaction() as connection:
-                connection.executemany("DELETE FROM records WHERE seq = ?",
-                                       [(s,) for s in seqs])
 
     @staticmethod
     def _compact(connection: sqlite3.Connection) -> None:
@@ -207,6 +211,35 @@ class Spool:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # never waits
         except sqlite3.Error:
             pass
+
+
+class DrainSession:
+    """Reading and deleting the spool's oldest records while holding the drain lock."""
+
+    def __init__(self, spool: Spool):
+        self.spool = spool
+        self.deleted = 0
+
+    def oldest(self, limit: int) -> list[tuple[int, Record]]:
+        """Up to ``limit`` of the oldest records, with their ``seq``."""
+        rows = self.spool._connection().execute(
+            "SELECT seq, topic, key, value FROM records ORDER BY seq LIMIT ?",
+            (limit,)).fetchall()
+        return [(seq, (topic, key, bytes(value).decode())) for seq, topic, key, value in rows]
+
+    def delete_through(self, seq: int) -> int:
+        """Delete every record up to ``seq`` (what Kafka has); how many were deleted."""
+        with self.spool._transaction() as connection:
+            gone = connection.execute("DELETE FROM records WHERE seq <= ?", (seq,)).rowcount
+        self.deleted += gone
+        return gone
+
+    def delete(self, seqs: list[int]) -> None:
+        if seqs:
+            with self.spool._transaction() as connection:
+                connection.executemany("DELETE FROM records WHERE seq = ?",
+                                       [(s,) for s in seqs])
+            self.deleted += len(seqs)
 
 
 @contextmanager

@@ -11,3 +11,21 @@ local pause = tonumber(os.getenv("WRK_DELAY_MS") or "")
 if pause then
   function delay() return pause end
 end
+-- WRK_ID_PREFIX (8 hex digits) gives every request an event id of its own, made of the
+-- prefix, the wrk thread and a counter (soak_bench finds each one in Kafka):
+--   <prefix>-<thread:4 hex>-4000-8000-<counter:12 hex>
+local prefix = os.getenv("WRK_ID_PREFIX")
+if prefix then
+  local threads = 0
+  function setup(thread)
+    threads = threads + 1
+    thread:set("thread_no", threads)
+  end
+  local sent = 0
+  local rest = string.sub(wrk.body, 2)  -- the body without its opening brace
+  function request()
+    sent = sent + 1
+    local id = string.format("%s-%04x-4000-8000-%012x", prefix, thread_no or 0, sent)
+    return wrk.format(nil, nil, nil, '{"event_id":"' .. id .. '",' .. rest)
+  end
+end

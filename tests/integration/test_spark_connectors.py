@@ -201,3 +201,52 @@ def test_malformed_records_are_kept_in_their_own_chunks(spark, parsed, produced)
     kept = [text for row in chunks.where(F.col("kafka_topic") == produced.topic).collect()
             for text in row.payload]
     assert produced.malformed in kept
+
+
+def test_the_kafka_source_reads_committed_records_only(spark, stack, tmp_path):
+    """A topic as the write service leaves it after an outage: plain records (the hot
+    path), a committed transaction (a relayed spool batch) and an aborted one (a relay
+    killed mid-batch, whose batch the next relay sends again). Spark's source, batch and
+    streaming, reads the plain and committed records once, the aborted ones never, and
+    the offsets the transaction markers take are no gap it stops at."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topic = f"test.txn.{uuid.uuid4().hex[:12]}"
+    admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic] \
+        .result(30)
+    plain = Producer({"bootstrap.servers": stack.bootstrap_servers, "acks": "all"})
+    relay = Producer({"bootstrap.servers": stack.bootstrap_servers,
+                      "transactional.id": f"test-relay-{topic}"})
+    relay.init_transactions(30)
+
+    def transaction(values: list[str], commit: bool) -> None:
+        relay.begin_transaction()
+        for value in values:
+            relay.produce(topic, value=value.encode())
+        relay.flush(30)  # in the log before the outcome, as a dying relay leaves them
+        (relay.commit_transaction if commit else relay.abort_transaction)(30)
+
+    for value in ("p1", "p2"):
+        plain.produce(topic, value=value.encode())
+    assert plain.flush(30) == 0
+    transaction(["c1", "c2"], commit=True)
+    transaction(["a1", "a2"], commit=False)
+    plain.produce(topic, value=b"p3")
+    assert plain.flush(30) == 0
+    transaction(["c3"], commit=True)
+    expected = ["p1", "p2", "c1", "c2", "p3", "c3"]
+
+    batch = read_kafka(spark, stack, topic).select(F.col("value").cast("string"), "offset")
+    rows = batch.orderBy("offset").collect()
+    assert [r.value for r in rows] == expected
+    assert rows[-1].offset > len(expected)  # the markers and aborted records took offsets
+
+    stream = (read_kafka(spark, stack, topic, streaming=True)
+              .select(F.col("value").cast("string"))
+              .writeStream.format("memory").queryName("txn_" + topic[9:])
+              .option("checkpointLocation", str(tmp_path / "checkpoint"))
+              .trigger(availableNow=True).start())
+    stream.awaitTermination(120)
+    assert sorted(r.value for r in spark.sql(f"SELECT value FROM txn_{topic[9:]}").collect()) \
+        == sorted(expected)

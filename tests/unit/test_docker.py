@@ -794,7 +794,7 @@ def test_replication_and_partitions_come_only_from_analytics_settings(compose):
     config = Config.from_env(env(compose, "schema"))
     specs = topic_specs(config)
     assert [(spec.name, spec.partitions, spec.replication) for spec in specs] == [
-        ("events.raw", 12, 3), ("events.invalid", 12, 3)]
+        ("events.raw", 12, 3), ("events.invalid", 12, 3), ("sitelens.spool-progress", 1, 3)]
     assert {spec.settings["min.insync.replicas"] for spec in specs} == {"2"}
     assert _replication_map(config) == {
         "class": "org.apache.cassandra.locator.NetworkTopologyStrategy", "dc1": "3"}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from analytics.config import Config
 from analytics.kafka_topics import topic_specs
-from stack.services import render, services
+from stack.services import render, services, title_marker
 from stack.supervisor import Supervisor, _program
 
 
@@ -30,7 +30,12 @@ def test_services_know_their_ports_and_tag_their_processes(tmp_path):
     svcs = services(config)
     assert list(svcs) == ["kafka", "cassandra", "postgres", "write-api", "read-api",
                           "speed-layer", "airflow-api", "airflow-scheduler",
-                          "airflow-dag-processor", "airflow-triggerer"]
+                          "airflow-dag-processor", "airflow-triggerer", "demo-traffic"]
+    assert list(services(config.replace(serve_demo=False)))[-1] == "airflow-triggerer"
+    demo = svcs["demo-traffic"]
+    assert demo.command[1:] == ["-m", "stack.demo_live", title_marker(config)]
+    assert (demo.needs_schema, demo.ports, Config.from_env(demo.environment)) == (
+        True, {}, config)
     assert svcs["postgres"].ports == {"sql": 5433}
     assert svcs["postgres"].stop_signal == "INT"  # fast shutdown, not "smart"
     for part in ("airflow-api", "airflow-scheduler", "airflow-dag-processor",
@@ -78,9 +83,13 @@ def test_supervisord_conf_lists_every_service(tmp_path):
 
 def test_topics_take_partitions_and_retention_from_config(tmp_path):
     specs = {s.name: s for s in topic_specs(_config(tmp_path))}
-    assert set(specs) == {"events.raw", "events.invalid"}
+    assert set(specs) == {"events.raw", "events.invalid", "sitelens.spool-progress"}
     assert specs["events.raw"].partitions == 6
     assert specs["events.raw"].settings["retention.ms"] == "3600000"
     assert "min.insync.replicas" not in specs["events.raw"].settings
+    # the relay's progress: one partition, compacted (each spool's last record is kept)
+    progress = specs["sitelens.spool-progress"]
+    assert (progress.partitions, progress.settings) == (
+        1, {"cleanup.policy": "compact", "segment.ms": "3600000"})
     clustered = topic_specs(Config(topic_replication=3))
-    assert clustered[0].settings["min.insync.replicas"] == "2"
+    assert [s.settings["min.insync.replicas"] for s in clustered] == ["2", "2", "2"]

@@ -7,6 +7,10 @@ the enrichment pipeline, Kafka or the spool, refusals counted and kept).
   package and server-side callers), at ``Config.plausible_path``.
 - :mod:`api.write.collectors.umami`: Umami's ``/api/send`` (its script and
   ``@umami/node``), at ``Config.umami_path``.
+- :mod:`api.write.collectors.matomo`: Matomo's Tracking HTTP API (``matomo.js``,
+  ``matomo-tracker`` and Matomo's other clients; GET and POST), and
+  :mod:`api.write.collectors.matomo_bulk` its bulk requests, at ``Config.matomo_path``
+  (and ``piwik.php`` beside it).
 - :mod:`api.write.collectors.resources`: their Falcon resources.
 
 The mapping modules import no Falcon. ``docs/collectors.md`` says how to point an existing

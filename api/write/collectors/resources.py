@@ -1,6 +1,7 @@
 """Falcon (ASGI) resources of the compatible collectors: thin, like the tracker's own
-(the mapping is in :mod:`~api.write.collectors.plausible` and
-:mod:`~api.write.collectors.umami`, everything else in :mod:`api.write.intake`). Rate
+(the mapping is in :mod:`~api.write.collectors.plausible`,
+:mod:`~api.write.collectors.umami` and :mod:`~api.write.collectors.matomo`, everything
+else in :mod:`api.write.intake`). Rate
 limit, body limits, refusals (raised as :class:`~api.write.refusals.RequestRefused`: a
 4xx with ``title``/``description``/``request_id``, counted, kept on the invalid-events
 topic), enrichment and publishing are the tracker's."""
@@ -10,19 +11,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import falcon
 
-from analytics.site_directory import DOMAIN, UMAMI
+from analytics.config import Config
+from analytics.site_directory import DOMAIN, MATOMO, UMAMI
 from api.write import counters
-from api.write.collectors import plausible, umami
+from api.write.collectors import matomo, matomo_bulk, plausible, umami
 from api.write.refusals import RequestRefused
-from api.write.resources import _cors, _Intake
+from api.write.resources import PIXEL, _cors, _Intake
 
 PLAUSIBLE_DROPPED = "X-Plausible-Dropped"
 """Plausible's answer header when an event was not recorded (its answer is 202 either way)."""
 UMAMI_HEADERS = "Content-Type, X-Umami-Cache, X-Umami-Website-Id, X-Umami-Hostname"
 """The request headers Umami's scripts send (they make browsers ask first: preflight)."""
+_KEY_NAMES = {DOMAIN: "the domain", UMAMI: "the Umami website id",
+              MATOMO: "the Matomo idsite"}
 _HEADER_LIST = re.compile(r"^[A-Za-z0-9-]{1,64}(?:\s*,\s*[A-Za-z0-9-]{1,64}){0,19}$")
 
 
@@ -40,12 +45,12 @@ def _preflight(req, resp, default_headers: str) -> None:
 
 class _CompatibleIntake(_Intake):
     async def one_site(self, kind: str, key: str, kept: Callable[[], bytes | str]):
-        """The one site a domain or an Umami website id names; refused (keeping what
+        """The one site a domain, an Umami website id or a Matomo idsite names; refused
+        (keeping what
         ``kept()`` gives) when none does (404 ``unknown_site``) or several do (409
         ``ambiguous_site``)."""
         found = await self.intake.sites_by(kind, key)
-        what = (f"the domain {key[:200]!r}" if kind == DOMAIN
-                else f"the Umami website id {key[:200]!r}")
+        what = f"{_KEY_NAMES[kind]} {key[:200]!r}"
         if not found:
             raise RequestRefused(404, "unknown_site", f"no site has {what}", payload=kept())
         if len(found) > 1:
@@ -117,3 +122,116 @@ def _ascii_json(resp) -> None:
     bodies are ASCII already: :func:`api.access_log.serialize_error`)."""
     resp.content_type = falcon.MEDIA_JSON
     resp.data = json.dumps(resp.media, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def matomo_paths(config: Config) -> list[str]:
+    """``Config.matomo_path``, and ``piwik.php`` beside it when it is a ``matomo.php``."""
+    path = config.matomo_path
+    if path.endswith("/matomo.php"):
+        return [path, path.removesuffix("matomo.php") + "piwik.php"]
+    return [path]
+
+
+class MatomoResource(_CompatibleIntake):
+    """``GET|POST <matomo_path>`` (and ``piwik.php`` beside it): Matomo's Tracking HTTP
+    API, one request (answered 204, or Matomo's GIF) or a bulk (answered with Matomo's
+    counts, :mod:`~api.write.collectors.matomo_bulk`)."""
+
+    endpoint = "matomo"
+
+    async def on_options(self, req, resp):
+        _preflight(req, resp, "Content-Type")
+
+    async def on_get(self, req, resp):
+        await self._track(req, resp, post=False)
+
+    async def on_post(self, req, resp):
+        await self._track(req, resp, post=True)
+
+    async def _track(self, req, resp, post: bool):
+        _cors(req, resp)
+        request = self.request(req, "tracker")
+        self.check_rate(request)
+        body = await self.read_body(req) if post else b""
+        if post and matomo_bulk.is_bulk(body):
+            await self._bulk(resp, request, body)
+            return
+        key = self.intake.client_id_key
+        text = matomo.request_text(req.query_string, body)
+        hit = matomo.parse(text, request.received_at_ms, key)
+        site = await self.one_site(MATOMO, str(hit.idsite),
+                                   lambda: matomo.kept_text(text, key, ""))
+        await self.intake.accept([matomo.envelope(site.site_id, hit)],
+                                 _as_visitor(request, hit), matomo.kept_text(text, key,
+                                                                             site.site_id))
+        # what Matomo answers (an event the enrichment refused is kept on events.invalid)
+        if hit.image:
+            resp.content_type = "image/gif"
+            resp.cache_control = ["no-store"]
+            resp.data = PIXEL
+            resp.status = falcon.HTTP_200
+        else:
+            resp.status = falcon.HTTP_204
+        counters.REQUESTS.labels(self.endpoint, str(resp.status_code)).inc()
+
+    async def _bulk(self, resp, request, body: bytes):
+        key = self.intake.client_id_key
+        items = matomo_bulk.parse_bulk(body, self.intake.config.max_batch_events,
+                                       request.received_at_ms, key)
+        by_agent: dict[str, tuple[list, list]] = {}  # ua -> (envelopes, their indices)
+        invalid = []
+        for item in items:
+            envelope = await self._checked(item, request)
+            if envelope is None:
+                invalid.append(item.index)
+            else:
+                group = by_agent.setdefault(item.hit.user_agent, ([], []))
+                group[0].append(envelope)
+                group[1].append(item.index)
+        tracked = 0
+        kept = matomo.kept_text(body.decode("utf-8", errors="replace"), key, "")
+        for agent, (envelopes, indices) in by_agent.items():  # a bulk's requests have one
+            visitor = replace(request, user_agent=agent) if agent else request
+            outcome = await self.intake.accept(envelopes, visitor, kept)
+            tracked += outcome.accepted
+            invalid.extend(indices[refused["index"]] for refused in outcome.refused)
+        self.respond(resp, 200, matomo_bulk.answer(tracked, sorted(invalid)))
+
+    async def _checked(self, item: matomo_bulk.Item, request) -> dict | None:
+        """The envelope of one request of a bulk, checked as the intake checks a whole
+        request (so that one bad request does not refuse the others); None when it is
+        refused, then counted and kept with its reason."""
+        key = self.intake.client_id_key
+        try:
+            if item.error is not None:
+                raise RequestRefused(400, item.error.reason, str(item.error),
+                                     payload=matomo.kept_text(item.text, key, ""))
+            site = await self.one_site(MATOMO, str(item.hit.idsite),
+                                       lambda: matomo.kept_text(item.text, key, ""))
+            kept = matomo.kept_text(item.text, key, site.site_id)
+            envelope = matomo.envelope(site.site_id, item.hit)
+            problems = _schema_problems(self.intake.validator, item.index, envelope)
+            if problems:
+                raise RequestRefused(400, "schema_violation", "; ".join(problems[:5]),
+                                     payload=kept)
+            if request.origin and not site.origin_allowed(request.origin):
+                raise RequestRefused(403, "origin_not_allowed", f"origin {request.origin} may "
+                                     f"not send events for {site.site_id}", payload=kept)
+            return envelope
+        except RequestRefused as refusal:
+            counters.REFUSED.labels(refusal.reason).inc()
+            await self.intake.keep(refusal, request)
+            return None
+
+
+def _as_visitor(request, hit: matomo.MatomoHit):
+    """The request with the user agent Matomo's ``ua`` names (the visitor's, sent by
+    server-side trackers), when it names one."""
+    return replace(request, user_agent=hit.user_agent) if hit.user_agent else request
+
+
+def _schema_problems(validator, index: int, envelope: dict) -> list[str]:
+    """What the event schema refuses in the envelope of a bulk's request ``index``, said as
+    the intake says it of an event."""
+    return [f"requests[{index}].{'/'.join(map(str, error.absolute_path)) or '(event)'}: "
+            f"{error.message[:200]}" for error in validator.iter_errors(envelope)]

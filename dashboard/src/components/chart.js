@@ -23,9 +23,8 @@ export function MainChart ({ ctx, metric }) {
   const series = useMemo(() => {
     if (!current.data) return null
     const rows = current.data.rows
-    const speed = new Set(current.data.meta.layers.speed)
-    const provisional = rows.map(r => periodDays(r.period, interval).some(d => speed.has(d)))
     const values = rows.map(r => r[metric])
+    const provisional = provisionalPeriods(rows, values, interval, new Set(current.data.meta.layers.speed))
     const compare = before.data ? before.data.rows : null
     return { rows, values, provisional, compare, meta: current.data.meta }
   }, [current.data, before.data, metric, interval])
@@ -62,6 +61,15 @@ export function MainChart ({ ctx, metric }) {
       <${DataTable} series=${series} metric=${metric} interval=${interval} ctx=${ctx} />
     </figure>
   </div>`
+}
+
+// A period the speed layer served is provisional (the nightly run may still change it),
+// unless it comes before the first period with data: the days before a site's first
+// event have nothing a nightly run could revise, so they are drawn as plain zeros.
+function provisionalPeriods (rows, values, interval, speedDays) {
+  const first = values.findIndex(v => v !== null && v !== 0)
+  return rows.map((r, i) => first !== -1 && i >= first &&
+    periodDays(r.period, interval).some(d => speedDays.has(d)))
 }
 
 function TimeChart ({ series, metric, interval, ctx }) {

@@ -58,12 +58,16 @@ def day_metrics(day: date) -> dict:
 
 
 def meta(start: date, end: date, interval: str = "day", incomplete=None,
-         total_rows: int | None = None) -> dict:
+         total_rows: int | None = None, *, speed_days: int = 0) -> dict:
+    """The answer's ``meta``; ``speed_days``: how many of the range's last days the speed
+    layer served (the batch layer the others)."""
     days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    cut = len(days) - speed_days
     found = {"site_id": "demo", "timezone": "Europe/Berlin", "start": start.isoformat(),
              "end": end.isoformat(), "interval": interval,
              "generated_at": f"{end.isoformat()}T23:00:00+00:00",
-             "layers": {"batch": days, "speed": []}, "incomplete": incomplete or [],
+             "layers": {"batch": days[:cut], "speed": days[cut:]},
+             "incomplete": incomplete or [],
              "late_events": {"count": 0, "included": True}}
     if total_rows is not None:
         found.update(total_rows=total_rows, next_offset=None)
@@ -105,9 +109,10 @@ def aggregate(q: dict) -> dict:
     return {"columns": metrics, "rows": [row], "meta": meta(start, end)}
 
 
-def timeseries(q: dict, values: dict | None = None) -> dict:
+def timeseries(q: dict, values: dict | None = None, speed_days: int = 0) -> dict:
     """By the query's interval; ``values``: metric -> the values of the range's days in
-    order, to use instead of the demo's (a bucket adds its days up)."""
+    order, to use instead of the demo's (a bucket adds its days up); ``speed_days``: as
+    in :func:`meta`."""
     start, end = _range(q)
     metrics = q["metrics"][0].split(",")
     interval = q.get("interval", ["day"])[0]
@@ -124,7 +129,8 @@ def timeseries(q: dict, values: dict | None = None) -> dict:
         else:
             row = {m: sum(values[m][(d - start).days] for d in members) for m in metrics}
         rows.append({"period": first.isoformat(), **row})
-    return {"columns": ["period", *metrics], "rows": rows, "meta": meta(start, end, interval)}
+    return {"columns": ["period", *metrics], "rows": rows,
+            "meta": meta(start, end, interval, speed_days=speed_days)}
 
 
 def breakdown(q: dict) -> dict:
@@ -162,9 +168,10 @@ def realtime() -> dict:
             "sources": [{"source": "Google", "visitors": 9, "pageviews": 12}]}
 
 
-def serve(page, series: dict | None = None) -> list[dict]:
+def serve(page, series: dict | None = None, speed_days: int = 0) -> list[dict]:
     """Answer the page's report and realtime requests with the demo site's numbers
-    (``series``: metric -> day values of the timeseries instead); the queries asked."""
+    (``series``: metric -> day values of the timeseries instead; ``speed_days``: the
+    timeseries' last days served by the speed layer); the queries asked."""
     asked: list[dict] = []
 
     def answer(route):
@@ -175,7 +182,7 @@ def serve(page, series: dict | None = None) -> list[dict]:
         if kind == "realtime":
             return route.fulfill(json=realtime())
         found = {"aggregate": aggregate, "breakdown": breakdown,
-                 "timeseries": lambda q: timeseries(q, series)}[kind](q)
+                 "timeseries": lambda q: timeseries(q, series, speed_days)}[kind](q)
         route.fulfill(json=found)
 
     page.route(re.compile(r"/api/v1/(reports/(aggregate|timeseries|breakdown)|realtime)\?"),

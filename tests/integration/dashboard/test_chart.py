@@ -268,3 +268,32 @@ def test_the_read_api_has_no_visit_metrics_for_a_page(tab, dashboard):
     assert page.locator("#visit-scope").inner_text() == f"{SCOPE} {MISSING}"
     t.screenshot("stats-page-filter-api-390-light")
     assert t.script_errors() == []
+
+
+# -- provisional days ------------------------------------------------------------------------
+
+def provisional_rows(page) -> list[int]:
+    """The chart's data table: the rows (0: the range's first period) it says are
+    provisional."""
+    return page.evaluate("""() => [...document.querySelectorAll('.chart-area tbody th')]
+        .map((th, i) => th.textContent.endsWith('(provisional)') ? i : -1)
+        .filter(i => i >= 0)""")
+
+
+def test_days_before_the_first_data_are_not_provisional(tab, dashboard):
+    """October served by the speed layer from the 20th on; the site's first visitors came
+    on the 25th: the 25th to the 31st are provisional (the 27th too, a day without
+    visitors after the first), the empty days before are not (no nightly run could
+    change them), and a month with no data has no provisional day."""
+    t, page = signed_in(tab, dashboard)
+    demo.serve(page, {"visitors": [0] * 24 + [5, 9, 0, 7, 12, 3, 8]}, speed_days=12)
+    open_view(page, dashboard, OCTOBER)
+    assert provisional_rows(page) == list(range(24, 31))
+    assert page.locator(".legend", has_text="Provisional (speed layer)").count() == 1
+    t.screenshot("chart-first-data-1280-light")
+
+    demo.serve(page, {"visitors": [0] * 31}, speed_days=12)  # the newest route answers
+    open_view(page, dashboard, OCTOBER + "&metric=visitors")
+    assert provisional_rows(page) == []
+    assert page.locator(".legend", has_text="Provisional").count() == 0
+    assert t.script_errors() == []

@@ -18,9 +18,12 @@ MP_SECRET = "s3cret-for-tests"
 
 def read_topic(config: Config, topic: str, match, expected: int, timeout: float = 30.0) -> list:
     """Records of ``topic`` (decoded JSON) for which ``match(record)`` holds; waits until
-    ``expected`` are there, then reads on briefly to catch any extra (duplicates)."""
+    ``expected`` are there, then reads on briefly to catch any extra (duplicates).
+    Committed records only, as the speed layer reads them (the spool relay writes in
+    transactions)."""
     consumer = Consumer({"bootstrap.servers": config.bootstrap_servers,
-                         "group.id": f"t-{time.time_ns()}", "enable.auto.commit": False})
+                         "group.id": f"t-{time.time_ns()}", "enable.auto.commit": False,
+                         "isolation.level": "read_committed"})
     try:
         partitions = consumer.list_topics(topic, timeout=20).topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, 0) for p in partitions])

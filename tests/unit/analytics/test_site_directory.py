@@ -1,13 +1,13 @@
-"""Sites by domain and by Umami website id (the write service's compatible collectors):
-answered from an index of the whole sites table, refreshed in the background, looked up
-again for a key it lacks (at most once per ``miss_ttl_s``), and served last-known while
-the store fails."""
+"""Sites by domain, by Umami website id and by Matomo idsite (the write service's
+compatible collectors): answered from an index of the whole sites table, refreshed in the
+background, looked up again for a key it lacks (at most once per ``miss_ttl_s``), and
+served last-known while the store fails."""
 
 from __future__ import annotations
 
 import pytest
 
-from analytics.site_directory import DOMAIN, UMAMI, SiteDirectory, domain_key
+from analytics.site_directory import DOMAIN, MATOMO, UMAMI, SiteDirectory, domain_key, matomo_key
 from analytics.sites import Site, SiteError, SitesUnavailable
 
 UMAMI_ID = "3f2c5a8e-4b7d-4c1e-9a0f-6d8e2b1c7a45"
@@ -123,3 +123,20 @@ def test_an_umami_website_id_is_a_lower_case_uuid():
         Site(site_id="x", domain="x.example", umami_website_id=UMAMI_ID.upper())
     with pytest.raises(SiteError):
         Site(site_id="x", domain="x.example", umami_website_id="site-1")
+
+
+def test_sites_are_found_by_matomo_idsite():
+    shop = Site(site_id="shop", domain="shop.example", matomo_idsite=7)
+    directory = SiteDirectory(Store(shop, BLOG), clock=Clock(), spawn=lambda target: None)
+    assert directory.find(MATOMO, "7") == (shop,)
+    assert directory.find(MATOMO, "007") == (shop,)
+    assert directory.find(MATOMO, "8") == ()
+    assert directory.find(MATOMO, "seven") == ()
+    assert matomo_key(7) == matomo_key(" 07 ") == "7"
+
+
+@pytest.mark.parametrize("idsite", [0, -1, 2**31, True, "7", 1.0])
+def test_a_matomo_idsite_is_a_whole_number_from_1(idsite):
+    with pytest.raises(SiteError, match="Matomo idsite .* must be a whole number from 1 to "
+                                        "2147483647"):
+        Site(site_id="x", domain="x.example", matomo_idsite=idsite)

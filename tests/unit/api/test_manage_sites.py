@@ -1,6 +1,8 @@
-"""``python -m api.manage site update <site> --umami-website-id <uuid>`` (issue 19): the
-website id Umami's clients send names the site; stored in lower case, '' removes it, and
-one id belongs to one site only (exit code 2 otherwise)."""
+"""``python -m api.manage site update <site> --umami-website-id <uuid>`` and
+``--matomo-idsite <n>`` (issue 19): the website id Umami's clients send, and the idsite
+Matomo's send, name the site; a website id is stored in lower case, an idsite is a whole
+number from 1, '' removes either, and one belongs to one site only (exit code 2
+otherwise)."""
 
 from __future__ import annotations
 
@@ -46,3 +48,19 @@ def test_one_website_id_names_one_site(sites, capsys):
     assert manage.main(["site", "update", "blog.example", "--umami-website-id", "nope"]) == 2
     assert "must be a UUID" in capsys.readouterr().err
     assert sites.get("blog.example").umami_website_id is None
+
+
+def test_the_matomo_idsite_is_a_number_of_one_site_and_removed_with_nothing(sites, capsys):
+    argv = ["site", "update", "shop.example", "--matomo-idsite"]
+    assert manage.main([*argv, " 7 "]) == 0
+    assert sites.get("shop.example").matomo_idsite == 7
+    assert '"matomo_idsite": 7' in capsys.readouterr().out
+    assert manage.main(["site", "update", "blog.example", "--matomo-idsite", "7"]) == 2
+    assert capsys.readouterr().err == ("error: Matomo idsite 7 belongs to site "
+                                       "'shop.example'; remove it there first\n")
+    for bad in ("seven", "0", "-1"):
+        assert manage.main(["site", "update", "blog.example", "--matomo-idsite", bad]) == 2
+        assert "Matomo idsite" in capsys.readouterr().err
+    assert manage.main([*argv, ""]) == 0
+    assert sites.get("shop.example").matomo_idsite is None
+    assert manage.main(["site", "update", "blog.example", "--matomo-idsite", "7"]) == 0
