@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -41,7 +42,7 @@ class Request:
     ip: str
     user_agent: str
     received_at_ms: int
-    source: str  # tracker | pixel | mp | api (Plausible's and Umami's scripts: tracker)
+    source: str  # tracker | pixel | mp | api (Plausible's, Umami's, Matomo's: tracker)
     origin: str | None = None
 
 
@@ -74,7 +75,8 @@ class Intake:
         self.client_id_key = config.client_id_hash_key.encode()
         self.sites = sites
         self.directory = SiteDirectory(sites, ttl_s=config.site_cache_ttl_s)
-        """Sites by domain and by Umami website id (the compatible collectors)."""
+        """Sites by domain, Umami website id and Matomo idsite (the compatible
+        collectors)."""
         self.pipeline = pipeline
         self.sink = sink
         self.context_factory = context_factory  # (request, site) -> enrichment context
@@ -128,8 +130,9 @@ class Intake:
         return site if hit else await asyncio.to_thread(self.sites.get, site_id)
 
     async def sites_by(self, kind: str, key: str) -> tuple:
-        """The sites a domain or an Umami website id names (:mod:`analytics.site_directory`):
-        from memory, or from Cassandra off the event loop."""
+        """The sites a domain, an Umami website id or a Matomo idsite names
+        (:mod:`analytics.site_directory`): from memory, or from Cassandra off the event
+        loop."""
         hit, found = self.directory.cached(kind, key)
         return found if hit else await asyncio.to_thread(self.directory.find, kind, key)
 
@@ -184,9 +187,19 @@ class Intake:
             records.append((self.config.topic_raw_events, enriched["visitor_id"],
                             orjson.dumps(enriched).decode()))
             outcome.accepted += 1
-        outcome.published = await self.sink.publish(records)
-        counters.ACCEPTED.labels(request.source).inc(outcome.accepted)
+        outcome.published = await _finished_even_if_cancelled(
+            self.sink.publish(records),
+            lambda: counters.ACCEPTED.labels(request.source).inc(outcome.accepted))
         return outcome
+
+
+async def _finished_even_if_cancelled(publishing, then: Callable[[], None]):
+    """Await ``publishing`` to its end even when the request is cancelled meanwhile (the
+    client went away): what was handed to Kafka or the spool is then kept and counted all
+    the same (``then`` runs once it succeeded), never half published and uncounted."""
+    task = asyncio.ensure_future(publishing)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception() is not None or then())
+    return await asyncio.shield(task)
 
 
 # -- client ids in refused payloads ---------------------------------------------------------

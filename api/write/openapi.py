@@ -1,12 +1,16 @@
 """The OpenAPI 3.1 description the write service publishes at ``/openapi.json``. The
 collect endpoint's request body is the event JSON Schema itself
 (``analytics/schemas/event``), so the document and the validation cannot drift apart;
-the paths follow the configuration (first-party collect and script paths)."""
+the paths follow the configuration (first-party collect and script paths, the compatible
+collectors' paths: Plausible, Umami, Matomo's ``matomo.php`` and ``piwik.php``). The
+collectors' bodies and parameters are in :mod:`api.write.openapi_collectors`."""
 
 from __future__ import annotations
 
 from analytics.config import Config
 from analytics.event_schema import ENVELOPE_VERSION, envelope_schema
+from api.write import openapi_collectors as collectors
+from api.write.collectors.resources import matomo_paths
 from api.write.measurement_protocol import MAX_EVENTS
 from api.write.resources import PIXEL_FIELDS
 
@@ -43,77 +47,11 @@ _MEASUREMENT_PROTOCOL = {
                 "params": {"type": "object"}}}}}}
 
 
-_TEXT = {"type": "string"}
-
-
-def _plausible() -> dict:
-    fields = envelope_schema()["properties"]
-    return {
-        "type": "object", "required": ["n", "u"],
-        "description": "Plausible's Events API, as its script (text/plain), its npm "
-                       "package and server-side callers send it; long names (name, url, "
-                       "domain, referrer, props, revenue) work too, and m / meta (props as "
-                       "a JSON string, older scripts). n \"pageview\" is a pageview, "
-                       "\"engagement\" an engagement ping (e: engaged ms, sd: scroll depth "
-                       "%), any other name a custom event. d: the site's domain, or several "
-                       "separated by commas (default: the host of u). docs/collectors.md",
-        "properties": {
-            "n": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 120},
-                            {"type": "integer", "minimum": 0}]},
-            "u": fields["url"], "d": {"type": "string", "minLength": 1}, "r": _TEXT,
-            "p": fields["props"],
-            "$": {"type": "object", "required": ["amount", "currency"],
-                  "description": "revenue: props revenue_amount and revenue_currency",
-                  "properties": {"amount": {"type": "number"},
-                                 "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}}},
-            "e": {"type": "integer", "minimum": 0}, "sd": {"type": "integer", "minimum": 0},
-            "h": {"type": "integer"}, "i": {"type": "boolean"}, "v": {"type": "integer"},
-            "w": fields["screen_width"]}}
-
-
-def _umami() -> dict:
-    fields = envelope_schema()["properties"]
-    payload = {
-        "website": {"type": "string", "format": "uuid",
-                    "description": "the site's umami_website_id"},
-        "hostname": {"type": "string", "pattern": "^[a-z0-9]+(\\.[a-z0-9]+)*$"},
-        "url": {"type": "string", "description": "a full URL, or a path on hostname"},
-        "referrer": _TEXT, "title": fields["title"], "language": fields["language"],
-        "screen": {"type": "string", "pattern": "^\\d{1,5}x\\d{1,5}$"},
-        "id": {"type": "string", "description": "a distinct id (umami.identify): the "
-                                                "client id of sites that opted into them"},
-        "timestamp": {"type": "integer", "minimum": 0,
-                      "maximum": fields["created_at"]["maximum"] // 1000}}
-    event = {**payload, "name": fields["name"],
-             "data": {**fields["props"], "description": "the custom event's properties "
-                                                        "(nested objects: dotted keys)"}}
-    engagement = {**payload, "engagement": {"type": "integer", "minimum": 1,
-                                            "maximum": fields["engagement_ms"]["maximum"]}}
-    return {
-        "description": "Umami's /api/send, as its script and @umami/node send it: an event "
-                       "is a pageview, or a custom event with a name and its data. "
-                       "docs/collectors.md",
-        "oneOf": [
-            {"type": "object", "required": ["type", "payload"], "properties": {
-                "type": {"const": "event"},
-                "payload": {"type": "object", "required": ["website"],
-                            "properties": event}}},
-            {"type": "object", "required": ["type", "payload"], "properties": {
-                "type": {"const": "engagement"},
-                "payload": {"type": "object", "required": ["website", "engagement"],
-                            "properties": engagement}}}]}
-
-
-_UMAMI_ANSWER = {"allOf": [{"$ref": "#/components/schemas/Outcome"}, {
-    "type": "object", "required": ["cache"], "properties": {"cache": {
-        "type": "string", "description": "what Umami's scripts keep and send back in "
-                                         "X-Umami-Cache (not used here)"}}}]}
-
-
 def _refusals(*statuses: str) -> dict:
     reasons = {"400": "malformed JSON, nested too deep, or not the schema",
                "403": "origin not allowed, or a wrong api_secret",
-               "404": "unknown site", "409": "a domain or website id of several sites",
+               "404": "unknown site",
+               "409": "a domain, Umami website id or Matomo idsite of several sites",
                "413": "body or batch too large",
                "429": "over the client's rate limit (Retry-After)"}
     return {status: {"description": reasons[status], "content": {"application/json": {
@@ -123,6 +61,42 @@ def _refusals(*statuses: str) -> dict:
 def _accepted(description: str) -> dict:
     return {"202": {"description": description, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Outcome"}}}}}
+
+
+_MATOMO = (("matomo", "Matomo's Tracking HTTP API (setTrackerUrl of matomo.js)"),
+           ("piwik", "Matomo's Tracking HTTP API at piwik.php (older snippets and clients)"))
+
+
+def _matomo(name: str, summary: str) -> dict:
+    """One path of Matomo's Tracking HTTP API (``matomo.php`` or ``piwik.php``), its
+    operations named after ``name``."""
+    gif = {"description": "Matomo's 1x1 GIF, as Matomo answers (an event the enrichment "
+                          "refused is answered so too, and kept on events.invalid)",
+           "content": {"image/gif": {}}}
+    empty = {"204": {"description": "the same, without the GIF (send_image=0)"}}
+    return {
+        "get": {"summary": summary, "operationId": name,
+                "description": collectors.MATOMO_DESCRIPTION,
+                "parameters": collectors.matomo_parameters(),
+                "responses": {"200": gif, **empty,
+                              **_refusals("400", "403", "404", "409", "429")}},
+        "post": {"summary": f"{summary}: a form body, or a bulk of requests (JSON)",
+                 "operationId": f"{name}Post",
+                 "requestBody": {"required": True, "content": {
+                     "application/x-www-form-urlencoded": {
+                         "schema": {"$ref": "#/components/schemas/Matomo"},
+                         "encoding": collectors.MATOMO_FORM_ENCODING},
+                     "application/json": {
+                         "schema": {"$ref": "#/components/schemas/MatomoBulk"}}}},
+                 "responses": {
+                     "200": {"description": "one request: Matomo's 1x1 GIF; a bulk: "
+                                            "Matomo's counts of tracked and invalid requests",
+                             "content": {**gif["content"], "application/json": {
+                                 "schema": {"$ref": "#/components/schemas/"
+                                                    "MatomoBulkAnswer"}}}},
+                     **empty, **_refusals("400", "403", "404", "409", "413", "429")}},
+        "options": {"summary": "CORS preflight", "operationId": f"{name}Preflight",
+                    "responses": {"204": {"description": "allowed"}}}}
 
 
 def document(config: Config, version: str) -> dict:
@@ -171,7 +145,7 @@ def document(config: Config, version: str) -> dict:
                          "202": {"description": "\"ok\", as Plausible answers; with "
                                                 "X-Plausible-Dropped: 1 when the enrichment "
                                                 "refused the event (kept on events.invalid)",
-                                 "content": {"text/plain": {"schema": _TEXT}}},
+                                 "content": {"text/plain": {"schema": collectors.TEXT}}},
                          **_refusals("400", "403", "404", "409", "413", "429")}},
             "options": {"summary": "CORS preflight", "operationId": "plausiblePreflight",
                         "responses": {"204": {"description": "allowed"}}}},
@@ -189,6 +163,9 @@ def document(config: Config, version: str) -> dict:
                          **_refusals("400", "403", "404", "409", "413", "429")}},
             "options": {"summary": "CORS preflight", "operationId": "umamiPreflight",
                         "responses": {"204": {"description": "allowed"}}}},
+        # matomo.php, and piwik.php beside it (none when matomo_path is no matomo.php)
+        **{path: _matomo(*named) for path, named in zip(matomo_paths(config), _MATOMO,
+                                                         strict=False)},
         config.script_path: {"get": {
             "summary": "The tracker script", "operationId": "script",
             "responses": {"200": {"description": "JavaScript",
@@ -223,7 +200,12 @@ def document(config: Config, version: str) -> dict:
         "components": {"schemas": {"Event": envelope_schema(), "Error": _ERROR,
                                    "Outcome": _OUTCOME,
                                    "MeasurementProtocol": _MEASUREMENT_PROTOCOL,
-                                   "Plausible": _plausible(), "Umami": _umami(),
-                                   "UmamiAnswer": _UMAMI_ANSWER}},
+                                   "Plausible": collectors.plausible(),
+                                   "Umami": collectors.umami(),
+                                   "UmamiAnswer": collectors.UMAMI_ANSWER,
+                                   "Matomo": collectors.matomo_form(),
+                                   "MatomoBulk": collectors.matomo_bulk(
+                                       config.max_batch_events),
+                                   "MatomoBulkAnswer": collectors.MATOMO_BULK_ANSWER}},
         "paths": paths,
     }

@@ -5,16 +5,22 @@ reason as ``title`` and the request's id (the ``X-Request-Id`` header) as ``requ
 On the write service's intake endpoints each refusal also says what is wrong
 (``description``), is counted (its reason's ``analytics_write_events_refused_total``
 moved by one) and kept on the invalid-events topic with that reason and the payload
-truncated to the configured size."""
+truncated to the configured size. The compatible collectors answer as the services they
+stand in for (Plausible's 202 "ok", Umami's 200, Matomo's GIF, 204 or bulk counts), and
+each event they take is either published or counted and kept, exactly once."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections import Counter
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
 
 from api.write import counters
+from api.write.collectors.resources import matomo_paths
+from api.write.resources import PIXEL
 
 TALLY: Counter[str] = Counter()
 """Requests sent, per test (printed at the end of the run by the fuzz conftest)."""
@@ -92,8 +98,10 @@ class WriteProbe:
         self.sent = sent
         self.limit = world.config.invalid_payload_max_bytes
         self.plausible, self.umami = world.config.plausible_path, world.config.umami_path
+        self.matomo = matomo_paths(world.config)  # matomo.php, piwik.php
         self.intake = {("POST", world.config.collect_path), ("GET", "/api/pixel.gif"),
-                       ("POST", "/mp/collect"), ("POST", self.plausible), ("POST", self.umami)}
+                       ("POST", "/mp/collect"), ("POST", self.plausible), ("POST", self.umami),
+                       *((method, path) for path in self.matomo for method in ("GET", "POST"))}
 
     def send(self, method: str, path: str, *, body: bytes | None = None,
              query: str = "", headers: dict | None = None):
@@ -107,6 +115,8 @@ class WriteProbe:
         check(result, what)
         if (method, urlsplit(path).path) in self.intake:
             self._counted(result, before, what, urlsplit(path).path)
+            if urlsplit(path).path in self.matomo and result.status_code < 400:
+                self._matomo(result, what, query, (body or b"") if method == "POST" else b"")
         return result
 
     def _counted(self, result, before: dict, what: str, path: str) -> None:
@@ -124,11 +134,13 @@ class WriteProbe:
             assert [r["reason"] for r in kept] == [refused], what
             assert self.world.sink.accepted == [], what
             return
-        if path in (self.plausible, self.umami):  # answered as Plausible / Umami do
+        if path in (self.plausible, self.umami, *self.matomo):  # answered as they do
             accepted = len(self.world.sink.accepted)
             reasons = Counter(r["reason"] for r in kept)
             assert moved == {k: float(v) for k, v in reasons.items()}, (what, moved)
             assert accepted + len(kept) >= 1, what
+            if path in self.matomo:
+                return  # the answer: _matomo
             if path == self.plausible:
                 assert (result.status_code, result.text) == (202, "ok"), what
                 dropped = result.headers.get("x-plausible-dropped") == "1"
@@ -147,3 +159,28 @@ class WriteProbe:
         else:  # the pixel: one event, accepted or refused by the enrichment
             assert len(self.world.sink.accepted) + len(kept) == 1, what
             assert moved == ({kept[0]["reason"]: 1.0} if kept else {}), (what, moved)
+
+    def _matomo(self, result, what: str, query: str, body: bytes) -> None:
+        """Matomo's answers: a bulk's counts (every request tracked or invalid, the
+        invalid ones each kept with its reason), else one request's GIF, or 204 with
+        ``send_image=0`` (of the form body and the URL's parameters, the URL's win)."""
+        accepted, kept = len(self.world.sink.accepted), len(self.world.sink.invalid)
+        if result.headers.get("content-type", "").startswith("application/json"):
+            requests = orjson.loads(body)["requests"]
+            answer = result.json
+            indices = answer["invalid_indices"]
+            assert (result.status_code, answer["status"]) == (200, "success"), what
+            assert (answer["tracked"], answer["invalid"]) == (accepted, kept), what
+            assert answer["tracked"] + answer["invalid"] == len(requests), what
+            assert indices == sorted(set(indices)) and len(indices) == kept, what
+            assert set(indices) <= set(range(len(requests))), what
+            return
+        assert accepted + kept == 1, what
+        form = body.decode("utf-8", errors="replace").strip()
+        params = dict(parse_qsl("&".join(t for t in (form, query) if t),
+                                keep_blank_values=True))
+        if params.get("send_image") == "0":
+            assert (result.status_code, result.content) == (204, b""), what
+        else:
+            assert (result.status_code, result.headers["content-type"],
+                    result.content) == (200, "image/gif", PIXEL), what

@@ -28,7 +28,10 @@ def test_every_endpoint_is_described():
         ("POST", "/api/event"), ("OPTIONS", "/api/event"), ("GET", "/api/pixel.gif"),
         ("POST", "/mp/collect"), ("POST", "/plausible/api/event"),
         ("OPTIONS", "/plausible/api/event"), ("POST", "/umami/api/send"),
-        ("OPTIONS", "/umami/api/send"), ("GET", "/js/sl.js"), ("GET", "/healthz"),
+        ("OPTIONS", "/umami/api/send"), ("GET", "/matomo/matomo.php"),
+        ("POST", "/matomo/matomo.php"), ("OPTIONS", "/matomo/matomo.php"),
+        ("GET", "/matomo/piwik.php"), ("POST", "/matomo/piwik.php"),
+        ("OPTIONS", "/matomo/piwik.php"), ("GET", "/js/sl.js"), ("GET", "/healthz"),
         ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/demo")}
     assert found["openapi"] == "3.1.0"
 
@@ -48,13 +51,50 @@ def test_the_collect_body_is_the_event_schema_file():
 
 def test_first_party_paths_are_where_the_config_puts_them():
     config = replace(Config(), collect_path="/p/e", script_path="/p/s.js", serve_demo=False,
-                     plausible_path="/p/pl/api/event", umami_path="/p/u/api/send")
+                     plausible_path="/p/pl/api/event", umami_path="/p/u/api/send",
+                     matomo_path="/p/m/matomo.php")
     paths = set(document(config, API_VERSION)["paths"])
-    assert {"/p/e", "/p/s.js", "/p/pl/api/event", "/p/u/api/send"} <= paths
+    assert {"/p/e", "/p/s.js", "/p/pl/api/event", "/p/u/api/send", "/p/m/matomo.php",
+            "/p/m/piwik.php"} <= paths
     assert not {"/api/event", "/js/sl.js", "/demo", "/plausible/api/event",
-                "/umami/api/send"} & paths
+                "/umami/api/send", "/matomo/matomo.php", "/matomo/piwik.php"} & paths
     served = make_write_world(config).client.simulate_get("/openapi.json").json
     assert set(served["paths"]) == paths
+
+
+def test_piwik_php_is_described_only_beside_a_matomo_php():
+    config = replace(Config(), matomo_path="/t/track")
+    found = document(config, API_VERSION)["paths"]
+    assert {path for path in found if "matomo" in path or "piwik" in path or
+            path.startswith("/t/")} == {"/t/track"}
+    assert {op["operationId"] for op in found["/t/track"].values()} == {
+        "matomo", "matomoPost", "matomoPreflight"}
+
+
+def test_the_matomo_parameters_are_those_the_collector_reads():
+    found = document(Config(), API_VERSION)
+    get = found["paths"]["/matomo/piwik.php"]["get"]
+    assert [(p["name"], p["required"]) for p in get["parameters"]] == [
+        ("idsite", True), ("rec", True), ("url", True), ("action_name", False),
+        ("urlref", False), ("res", False), ("lang", False), ("ua", False),
+        ("uid", False), ("cid", False), ("_id", False), ("cdt", False), ("e_c", False),
+        ("e_a", False), ("e_n", False), ("e_v", False), ("link", False),
+        ("download", False), ("search", False), ("search_cat", False),
+        ("search_count", False), ("ping", False), ("send_image", False),
+        ("_cvar", False), ("cvar", False)]
+    assert "dimensionN" in get["description"]
+    schemas = found["components"]["schemas"]
+    form = schemas["Matomo"]
+    assert set(form["properties"]) == {p["name"] for p in get["parameters"]}
+    assert form["required"] == ["idsite", "rec", "url"]
+    assert form["patternProperties"] == {"^dimension\\d{1,4}$": {
+        "type": "string", "description": "a custom dimension: the prop of its name"}}
+    assert schemas["MatomoBulk"]["properties"]["requests"]["maxItems"] == 100
+    post = found["paths"]["/matomo/piwik.php"]["post"]
+    assert set(post["requestBody"]["content"]) == {"application/x-www-form-urlencoded",
+                                                   "application/json"}
+    assert set(post["responses"]["200"]["content"]) == {"image/gif", "application/json"}
+    assert set(post["responses"]) == {"200", "204", "400", "403", "404", "409", "413", "429"}
 
 
 def test_a_refusal_is_described_with_its_reason():
