@@ -161,8 +161,8 @@ def test_write_producer_gets_the_client_settings(monkeypatch, tmp_path):
 
     built = {}
 
-    def sink(settings, spool, **kwargs):
-        built["settings"] = settings
+    def sink(settings, spool, relay, **kwargs):
+        built["settings"], built["relay"] = settings, relay
         raise RuntimeError("built")
 
     monkeypatch.setattr(write_app, "KafkaSink", sink)
@@ -170,6 +170,10 @@ def test_write_producer_gets_the_client_settings(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="built"):
         write_app.create_app(config, sites=MemorySites(SHOP), salts=StaticSaltProvider())
     assert built["settings"] == {**client_settings(config), "linger.ms": 5}
+    # the spool relay's transactional producer and its progress reader log in alike
+    relay = built["relay"]
+    for settings in (relay.producer_settings, relay.consumer_settings):
+        assert {k: settings[k] for k in client_settings(config)} == client_settings(config)
 
 
 def test_topic_admin_and_consumer_get_the_client_settings(monkeypatch):

@@ -273,6 +273,7 @@ MATOMO_QUERIES = [urlencode(params) for params in (
     {**MATOMO_PARAMS, "e_c": "", "e_a": "", "search": "shoes", "search_cat": "c",
      "search_count": "4"})]
 MATOMO_BULK_BODY = {"requests": ["?" + MATOMO_QUERIES[0], MATOMO_QUERIES[1],
+                                 "?" + MATOMO_QUERIES[2],
                                  "/matomo/matomo.php?" + MATOMO_QUERIES[3]],
                     "token_auth": "t"}
 """Valid requests: each is accepted as it is (``test_the_valid_bodies_are_accepted``)."""
@@ -321,4 +322,4 @@ def test_the_valid_bodies_are_accepted(probe):
         result = probe.send("POST", probe.matomo[path], headers=HEADERS,
                             body=json.dumps(MATOMO_BULK_BODY).encode())
         assert (result.json, len(probe.world.sink.accepted)) == (
-            {"status": "success", "tracked": 3, "invalid": 0, "invalid_indices": []}, 3)
+            {"status": "success", "tracked": 4, "invalid": 0, "invalid_indices": []}, 4)
