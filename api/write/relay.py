@@ -27,16 +27,13 @@ import logging
 import time
 from collections.abc import Callable
 
-from api.write.spool import DrainSession, PartialDelivery, Spool
+from api.write.spool import DrainSession, Spool
 
 log = logging.getLogger(__name__)
 
 
-class DeliveryFailed(PartialDelivery):
+class DeliveryFailed(RuntimeError):
     """Kafka did not take a batch (nothing of it is visible to committed readers)."""
-
-    def __init__(self, message: str):
-        super().__init__(message, [])
 
 
 class ProgressUnknown(RuntimeError):
@@ -65,6 +62,9 @@ def progress_through(consumer, topic: str, spool_id: str, timeout_s: float) -> i
     from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
     partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
+    if not partitions:  # sending now would fail every transaction, as the topic is absent
+        raise ProgressUnknown(f"the topic {topic} does not exist: create the topics "
+                              "(python -m stack schema, or the sitelens_setup DAG)")
     ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)[1]
             for p in partitions}
     done = {p for p, end in ends.items() if end == 0}

@@ -26,6 +26,7 @@ def fresh(stack: Config):
     config = stack.replace(cassandra_keyspace=f"analytics_airflow_{tag}",
                            topic_raw_events=f"test.airflow.{tag}.raw",
                            topic_invalid_events=f"test.airflow.{tag}.invalid",
+                           topic_spool_progress=f"test.airflow.{tag}.spool-progress",
                            topic_partitions=2, topic_retention_ms=3_600_000)
     cluster, session = connect(config)
     yield config, session
@@ -49,12 +50,17 @@ def test_setup_dag_creates_topics_and_applies_migrations(dags_test, fresh):
 
     admin = admin_client(config)
     topics = admin.list_topics(timeout=10).topics
-    for spec in topic_specs(config):
-        assert len(topics[spec.name].partitions) == 2
+    specs = {spec.name: spec for spec in topic_specs(config)}
+    assert {name: spec.partitions for name, spec in specs.items()} == {
+        config.topic_raw_events: 2, config.topic_invalid_events: 2,
+        config.topic_spool_progress: 1}  # the relay's progress: one compacted partition
+    for spec in specs.values():
+        assert len(topics[spec.name].partitions) == spec.partitions
         resource = ConfigResource(ConfigResource.Type.TOPIC, spec.name)
         settings = admin.describe_configs([resource])[resource].result()
-        assert settings["retention.ms"].value == "3600000"
-        assert settings["cleanup.policy"].value == "delete"
+        assert {k: settings[k].value for k in spec.settings} == spec.settings
+    assert specs[config.topic_raw_events].settings == {
+        "retention.ms": "3600000", "cleanup.policy": "delete"}
 
     recorded = sorted(row.version for row in session.execute(
         f"SELECT version FROM {config.cassandra_keyspace}.schema_migrations"))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -14,6 +17,24 @@ from analytics.sites import Site, SiteRepository
 from tests.integration.services import CHROME_UA, WriteService, http, post_json  # noqa: F401
 
 MP_SECRET = "s3cret-for-tests"
+COMPAT_CLIENTS = Path(__file__).with_name("compat_clients")
+"""The published clients of other trackers (package.json, package-lock.json)."""
+
+
+def compat_clients() -> Path:
+    """The folder of the other trackers' published clients, with every package its
+    package.json names installed (``npm ci`` from the lockfile when one is missing)."""
+    wanted = json.loads((COMPAT_CLIENTS / "package.json").read_text())["dependencies"]
+    modules = COMPAT_CLIENTS / "node_modules"
+    if not all((modules / name).is_dir() for name in wanted):
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is not installed (bash stack/install_system.sh installs it)")
+        done = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+                              cwd=COMPAT_CLIENTS, capture_output=True, text=True, timeout=300,
+                              check=False)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return COMPAT_CLIENTS
 
 
 def read_topic(config: Config, topic: str, match, expected: int, timeout: float = 30.0) -> list:

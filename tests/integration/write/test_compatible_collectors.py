@@ -28,11 +28,10 @@ from pathlib import Path
 import pytest
 
 from analytics.sites import Site, SiteRepository
-from tests.integration.write.conftest import WriteService, read_topic
+from tests.integration.write.conftest import WriteService, compat_clients, read_topic
 
 pytestmark = pytest.mark.integration
 
-CLIENTS = Path(__file__).with_name("compat_clients")
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]
@@ -48,20 +47,6 @@ PAGE = """<!doctype html>
   window.compatReady = true
 </script></body></html>
 """
-
-
-def _installed() -> Path:
-    """The clients' node_modules (``npm ci`` from the lockfile when missing)."""
-    modules = CLIENTS / "node_modules"
-    if not (modules / "@umami" / "node").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is not installed (bash stack/install_system.sh installs it)")
-        done = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-                              cwd=CLIENTS, capture_output=True, text=True, timeout=300,
-                              check=False)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return modules
 
 
 class _PageServer:
@@ -93,7 +78,7 @@ def compat(write_config, test_sites, cql, tmp_path):
     """The write service (no rate limit, client addresses as they connect) and the page
     server; the site ``compat.test`` takes events from the page's origin, by its domain
     (Plausible) and by its Umami website id."""
-    modules = _installed()
+    modules = compat_clients() / "node_modules"
     config = write_config.replace(write_api_port=18400, rate_limit_per_s=0.0,
                                   trust_forwarded_for=False)
     base = f"http://127.0.0.1:{config.write_api_port}"
@@ -169,7 +154,7 @@ def test_umamis_node_client(compat):
     run = uuid.uuid4().hex
     host_url = base + service.config.umami_path.removesuffix("/api/send")
     done = subprocess.run([node, "umami_send.mjs", host_url, UMAMI_WEBSITE_ID, run],
-                          cwd=CLIENTS, capture_output=True, text=True, timeout=60,
+                          cwd=compat_clients(), capture_output=True, text=True, timeout=60,
                           check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     answers = json.loads(done.stdout.strip().splitlines()[-1])

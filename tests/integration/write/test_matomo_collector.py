@@ -14,33 +14,16 @@ import json
 import shutil
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
 from analytics.sites import Site, SiteRepository
-from tests.integration.write.conftest import WriteService, read_topic
+from tests.integration.write.conftest import WriteService, compat_clients, read_topic
 
 pytestmark = pytest.mark.integration
 
-CLIENTS = Path(__file__).with_name("compat_clients")
 IDSITE = 4242
 SITE_ID = "matomo.test"
-
-
-def _installed() -> Path:
-    """The clients' node_modules (``npm ci`` from the lockfile when matomo-tracker is
-    missing)."""
-    modules = CLIENTS / "node_modules"
-    if not (modules / "matomo-tracker").is_dir():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is not installed (bash stack/install_system.sh installs it)")
-        done = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-                              cwd=CLIENTS, capture_output=True, text=True, timeout=300,
-                              check=False)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return modules
 
 
 @pytest.fixture
@@ -48,7 +31,7 @@ def matomo_service(write_config, test_sites, cql):
     """The write service (no rate limit, client addresses as they connect); the site
     ``matomo.test`` (a domain of its own: the compat tests find theirs by domain) takes
     Matomo's requests for its idsite."""
-    _installed()
+    compat_clients()
     config = write_config.replace(write_api_port=18410, rate_limit_per_s=0.0,
                                   trust_forwarded_for=False)
     SiteRepository(cql).save(Site(site_id=SITE_ID, domain=SITE_ID, matomo_idsite=IDSITE))
@@ -65,7 +48,7 @@ def test_matomo_trackers_track_and_bulk(matomo_service):
     run = uuid.uuid4().hex
     tracker_url = f"http://127.0.0.1:{config.write_api_port}{config.matomo_path}"
     done = subprocess.run([node, "matomo_send.mjs", tracker_url, str(IDSITE), run],
-                          cwd=CLIENTS, capture_output=True, text=True, timeout=60,
+                          cwd=compat_clients(), capture_output=True, text=True, timeout=60,
                           check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     answer = json.loads(done.stdout.strip().splitlines()[-1])
