@@ -76,6 +76,23 @@ class Config:
     """The role every Cassandra client logs in as (the driver and Spark's connector);
     empty means no authentication (the local run's node asks for none)."""
     cassandra_password: str = field(default="", repr=False)
+    cassandra_consistency: str = "LOCAL_QUORUM"
+    """Consistency of every read and write, the driver's and Spark's connector's alike
+    (lightweight transactions use LOCAL_SERIAL). With replication 3, quorum reads see every
+    acknowledged write and both keep working with one node down; with 1 it is that node."""
+
+    # -- nodes of the local run (stack/; a deployment runs its own) -----------------------
+    local_nodes: int = 1
+    """Kafka brokers and Cassandra nodes the local run starts: 1, or a cluster of N with
+    node i listening on 127.0.0.i (``python -m stack --cluster``)."""
+    local_spark_workers: int = 0
+    """Spark standalone workers the local run starts beside a master at ``spark_master``
+    (spark://host:port); 0 starts none (``spark_master`` is local[N])."""
+    spark_worker_cores: int = 2
+    spark_worker_memory: str = "2g"
+    """Cores and memory each local Spark worker offers its executors."""
+    cassandra_jmx_port: int = 7199
+    """JMX of the local run's Cassandra node i at this port + i - 1 (for nodetool)."""
 
     # -- service ports of the local run ---------------------------------------------------
     airflow_port: int = 8080
@@ -121,6 +138,13 @@ class Config:
     """Where Matomo's trackers send (``setTrackerUrl`` of ``matomo.js``, the URL given to
     ``matomo-tracker``). When it ends in ``/matomo.php``, ``piwik.php`` in the same
     folder is served too (older snippets and clients use that name)."""
+    snowplow_path: str = "/com.snowplowanalytics.snowplow/tp2"
+    """Where Snowplow's trackers POST their batches (the tracker protocol's ``tp2``). They
+    append this path to the collector URL they are given (``postPath`` of the browser
+    tracker changes it); the default is the path they append unless told otherwise."""
+    snowplow_get_path: str = "/i"
+    """Where Snowplow's trackers send one event by GET (the pixel, ``/i``, appended to the
+    collector URL as well)."""
     tracker_file: Path = REPO_ROOT / "tracker" / "dist" / "sl.js"
     demo_page: Path = REPO_ROOT / "tracker" / "demo" / "index.html"
     serve_demo: bool = True

@@ -67,13 +67,14 @@ def ensure_topics(config: Config, admin=None, timeout: float = 30.0) -> list[str
     return created
 
 
-def broker_ready(config: Config, timeout: float = 2.0) -> bool:
-    """True when a metadata request to the bootstrap servers is answered with brokers."""
+def broker_ready(config: Config, timeout: float = 2.0, node_id: int | None = None) -> bool:
+    """True when a metadata request to the bootstrap servers is answered with brokers
+    (with ``node_id``: among them that broker, registered and not fenced)."""
     try:
         metadata = admin_client(config, quiet=True).list_topics(timeout=timeout)
     except Exception:
         return False
-    return bool(metadata.brokers)
+    return bool(metadata.brokers) and (node_id is None or node_id in metadata.brokers)
 
 
 def end_offsets(config: Config, topic: str, timeout: float = 10.0) -> dict[int, int]:

@@ -1,6 +1,6 @@
 """Sites found by something other than their id, for the write service's compatible
-collectors: by domain (Plausible's ``domain`` field), by Umami website id and by Matomo
-``idsite``.
+collectors: by domain (Plausible's ``domain`` field), by Umami website id, by Matomo
+``idsite`` and by Snowplow app id (``aid``).
 
 The ``sites`` table is keyed by site id, and it is small (one row per tracked site), so
 the directory reads it whole (``sites.all()``) into an index in memory and answers from
@@ -12,8 +12,8 @@ so a flood of unknown domains costs at most one scan per ``miss_ttl_s`` and work
 :class:`analytics.sites.SitesUnavailable` when the store fails and the last index (if any)
 does not hold the key.
 
-Keys are compared as :func:`domain_key`, :func:`umami_key` and :func:`matomo_key` make
-them; a key that
+Keys are compared as :func:`domain_key`, :func:`umami_key`, :func:`matomo_key` and
+:func:`snowplow_key` make them; a key that
 belongs to several sites is answered with all of them (the caller refuses it).
 """
 
@@ -29,7 +29,7 @@ from analytics.sites import Site, SitesUnavailable
 
 log = logging.getLogger(__name__)
 
-DOMAIN, UMAMI, MATOMO = "domain", "umami", "matomo"
+DOMAIN, UMAMI, MATOMO, SNOWPLOW = "domain", "umami", "matomo", "snowplow"
 """The kinds of key a site is found by."""
 
 
@@ -51,7 +51,13 @@ def matomo_key(idsite: int | str) -> str:
     return str(int(text)) if text.isascii() and text.isdigit() and len(text) <= 20 else text
 
 
-_KEYS = {DOMAIN: domain_key, UMAMI: umami_key, MATOMO: matomo_key}
+def snowplow_key(app_id: str) -> str:
+    """An app id as sites are found by it: as sent, without spaces around it (Snowplow
+    compares app ids case-sensitively, so case is kept)."""
+    return app_id.strip()
+
+
+_KEYS = {DOMAIN: domain_key, UMAMI: umami_key, MATOMO: matomo_key, SNOWPLOW: snowplow_key}
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class _Index:
                 keys.setdefault((UMAMI, umami_key(site.umami_website_id)), []).append(site)
             if site.matomo_idsite is not None:
                 keys.setdefault((MATOMO, matomo_key(site.matomo_idsite)), []).append(site)
+            if site.snowplow_app_id:
+                keys.setdefault((SNOWPLOW, snowplow_key(site.snowplow_app_id)), []).append(site)
         return cls(loaded_at, {key: tuple(found) for key, found in keys.items()})
 
 

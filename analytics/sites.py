@@ -21,6 +21,8 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 """A UUID in its canonical lower-case text form (an Umami website id)."""
 MAX_MATOMO_IDSITE = 2**31 - 1
 """Matomo's ``idsite`` is a positive integer; stored in a Cassandra ``int`` (32 bits)."""
+MAX_SNOWPLOW_APP_ID = 255
+"""Snowplow's ``app_id`` is free text; its own warehouses keep 255 characters of it."""
 
 
 class SiteError(ValueError):
@@ -60,6 +62,9 @@ class Site:
     matomo_idsite: int | None = None
     """The ``idsite`` a Matomo tracker (``matomo.js``, ``matomo-tracker``, the Tracking
     HTTP API) sends for this site; None: the site takes no Matomo requests."""
+    snowplow_app_id: str | None = None
+    """The app id (``aid``) a Snowplow tracker sends for this site (text, as sent: Snowplow
+    compares it case-sensitively); None: the site takes no Snowplow events."""
 
     def __post_init__(self):
         if not SITE_ID_RE.match(self.site_id):
@@ -72,6 +77,10 @@ class Site:
                 or not 0 < self.matomo_idsite <= MAX_MATOMO_IDSITE):
             raise SiteError(f"Matomo idsite {self.matomo_idsite!r} must be a whole number from "
                             f"1 to {MAX_MATOMO_IDSITE}")
+        if self.snowplow_app_id is not None and not snowplow_app_id_valid(self.snowplow_app_id):
+            raise SiteError(f"Snowplow app id {str(self.snowplow_app_id)[:60]!r} must be text "
+                            f"of 1 to {MAX_SNOWPLOW_APP_ID} printable characters, without "
+                            "spaces around it")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -95,6 +104,13 @@ class Site:
         return replace(self, mp_secret_hash=hash_secret(secret)), secret
 
 
+def snowplow_app_id_valid(app_id: object) -> bool:
+    """An app id a site can be given: what a tracker can send in ``aid`` and be found by
+    (no control characters, nothing trimmed away)."""
+    return (isinstance(app_id, str) and 0 < len(app_id) <= MAX_SNOWPLOW_APP_ID
+            and app_id.isprintable() and app_id == app_id.strip())
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -103,7 +119,8 @@ class SiteRepository:
     """Reads and writes sites in Cassandra (``session`` bound to the keyspace)."""
 
     _COLUMNS = ("site_id, domain, timezone, goals, retention_days, allowed_origins, "
-                "mp_secret_hash, client_id_opt_in, umami_website_id, matomo_idsite")
+                "mp_secret_hash, client_id_opt_in, umami_website_id, matomo_idsite, "
+                "snowplow_app_id")
 
     def __init__(self, session):
         self.session = session
@@ -122,10 +139,12 @@ class SiteRepository:
         self.session.execute(
             "UPDATE sites SET domain = %s, timezone = %s, goals = %s, retention_days = %s, "
             "allowed_origins = %s, mp_secret_hash = %s, client_id_opt_in = %s, "
-            "umami_website_id = %s, matomo_idsite = %s, updated_at = %s WHERE site_id = %s",
+            "umami_website_id = %s, matomo_idsite = %s, snowplow_app_id = %s, "
+            "updated_at = %s WHERE site_id = %s",
             (site.domain, site.timezone, set(site.goals), site.retention_days,
              set(site.allowed_origins), site.mp_secret_hash, site.client_id_opt_in,
-             site.umami_website_id, site.matomo_idsite, now, site.site_id))
+             site.umami_website_id, site.matomo_idsite, site.snowplow_app_id, now,
+             site.site_id))
         self.session.execute(
             "UPDATE sites SET created_at = %s WHERE site_id = %s IF created_at = null",
             (now, site.site_id))
@@ -293,4 +312,5 @@ def _from_row(row) -> Site:
         goals=frozenset(row.goals or ()), retention_days=row.retention_days,
         allowed_origins=frozenset(row.allowed_origins or ()),
         mp_secret_hash=row.mp_secret_hash, client_id_opt_in=bool(row.client_id_opt_in),
-        umami_website_id=row.umami_website_id or None, matomo_idsite=row.matomo_idsite)
+        umami_website_id=row.umami_website_id or None, matomo_idsite=row.matomo_idsite,
+        snowplow_app_id=row.snowplow_app_id or None)

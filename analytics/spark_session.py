@@ -80,6 +80,8 @@ def spark_conf(config: Config, app_name: str, *, check_jars: bool = True) -> dic
         "spark.cassandra.connection.host": ",".join(config.cassandra_hosts),
         "spark.cassandra.connection.port": str(config.cassandra_port),
         "spark.cassandra.connection.localDC": config.cassandra_datacenter,
+        "spark.cassandra.input.consistency.level": config.cassandra_consistency.upper(),
+        "spark.cassandra.output.consistency.level": config.cassandra_consistency.upper(),
         "spark.cassandra.output.batch.size.bytes": str(config.cassandra_write_batch_bytes),
         "spark.cassandra.output.concurrent.writes": str(config.cassandra_write_concurrency),
         # keep the connector's pooled sessions between micro-batches (reconnecting costs

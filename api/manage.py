@@ -5,7 +5,8 @@ create|grant|revoke|list|passwd`` (people's dashboard accounts, :mod:`api.manage
     python -m api.manage site create example.com --domain example.com \\
         --timezone Europe/Berlin --goal signup --origin https://www.example.com --mp-secret
     python -m api.manage site update example.com \\
-        --umami-website-id 3f2c5a8e-4b7d-4c1e-9a0f-6d8e2b1c7a45 --matomo-idsite 1
+        --umami-website-id 3f2c5a8e-4b7d-4c1e-9a0f-6d8e2b1c7a45 --matomo-idsite 1 \\
+        --snowplow-app-id website
     python -m api.manage token create --site example.com --label "Tableau, marketing" \\
         --expires-in 90d
     python -m api.manage token revoke 3f9a0c1d2e4b
@@ -90,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--matomo-idsite", metavar="N",
                          help="take Matomo's requests sent for this idsite (the setSiteId of "
                               "matomo.js, the site id of matomo-tracker); '' takes none")
+        cmd.add_argument("--snowplow-app-id", metavar="APP_ID",
+                         help="take Snowplow's events sent for this app id (the appId of "
+                              "a Snowplow tracker, its aid); '' takes none")
     site.add_parser("list")
     show = site.add_parser("show")
     show.add_argument("site_id")
@@ -168,6 +172,9 @@ def _site(repo: SiteRepository, args) -> int:
                                                         args.umami_website_id)
     if args.matomo_idsite is not None:
         changes["matomo_idsite"] = _matomo_idsite(repo, args.site_id, args.matomo_idsite)
+    if args.snowplow_app_id is not None:
+        changes["snowplow_app_id"] = _snowplow_app_id(repo, args.site_id,
+                                                      args.snowplow_app_id)
     site = replace(site, **changes)
     secret = None
     if args.mp_secret:
@@ -206,6 +213,19 @@ def _matomo_idsite(repo: SiteRepository, site_id: str, text: str) -> int | None:
     if others:
         raise SiteError(f"Matomo idsite {wanted} belongs to site {others[0]!r}; remove it "
                         "there first")
+    return wanted
+
+
+def _snowplow_app_id(repo: SiteRepository, site_id: str, text: str) -> str | None:
+    """``--snowplow-app-id``: the app id without spaces around it ('' removes it; its case
+    is kept, as Snowplow compares app ids); :class:`SiteError` when another site has it
+    (the write service would refuse its events as ambiguous)."""
+    wanted = text.strip() or None
+    others = [s.site_id for s in repo.all()
+              if wanted and s.snowplow_app_id == wanted and s.site_id != site_id]
+    if others:
+        raise SiteError(f"Snowplow app id {wanted[:60]!r} belongs to site {others[0]!r}; "
+                        "remove it there first")
     return wanted
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from analytics.config import ConfigError
-from stack import airflow, frontend, jars, lifecycle, settings
+from stack import airflow, cluster, frontend, jars, lifecycle, settings
 from stack.postgres import PostgresError
 from stack.schema import apply_schema, demo_token_file
 from stack.supervisor import SupervisorError
@@ -14,6 +14,9 @@ from stack.supervisor import SupervisorError
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack")
+    parser.add_argument("--cluster", action="store_true",
+                        help="the cluster profile: 3 Kafka brokers, 3 Cassandra nodes and a "
+                             "Spark master with 2 workers, in .state-cluster (stack/cluster.py)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="resolve the JVM pieces from Maven Central")
     for name in ("start", "stop", "restart"):
@@ -26,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("schema", help="create Kafka topics and apply Cassandra migrations")
     sub.add_parser("run", help="setup, start everything, apply the schema, print addresses")
     args = parser.parse_args(argv)
+    if args.cluster:
+        cluster.apply()
     try:
         config = settings.load()
         return COMMANDS[args.command](config, args)
@@ -127,7 +132,7 @@ def _run(config, args) -> int:
           f"{airflow.AirflowApi(config).password_file})")
     from stack import demo_data  # demo traffic, closed days and login, once
     demo_data.seed(config)
-    print("\nStop it with `make stop`.")
+    print(f"\nStop it with `make {'stop-cluster' if config.local_nodes > 1 else 'stop'}`.")
     return 0
 
 

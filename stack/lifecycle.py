@@ -63,7 +63,8 @@ def start(config: Config, names: list[str] | None = None, log=print) -> None:
     stores = [n for n in chosen if not (svcs[n].needs_schema or svcs[n].needs_stores)]
     after_stores = [n for n in chosen if svcs[n].needs_stores]
     users = [n for n in chosen if svcs[n].needs_schema]
-    _start_and_wait(sup, [svcs[n] for n in stores], log)
+    for wave in _waves([svcs[n] for n in stores]):
+        _start_and_wait(sup, wave, log)
     _start_and_wait(sup, [svcs[n] for n in after_stores], log)
     if users:
         from stack.schema import apply_schema, ensure_demo_site
@@ -113,6 +114,22 @@ def _settings_record(config: Config, name: str):
 def _record_settings(service: Service, config: Config) -> None:
     record = {"command": service.command, "environment": service.environment}
     _settings_record(config, service.name).write_text(json.dumps(record, indent=1))
+
+
+def _waves(chosen: list[Service]) -> list[list[Service]]:
+    """``chosen`` in groups started one after the other: a service comes in a group after
+    those it starts after (``Service.after``) that are chosen too."""
+    names = {s.name for s in chosen}
+    placed: set[str] = set()
+    waves, left = [], list(chosen)
+    while left:
+        wave = [s for s in left if all(d in placed or d not in names for d in s.after)]
+        if not wave:
+            raise StackError(f"services wait for each other: {[s.name for s in left]}")
+        waves.append(wave)
+        placed |= {s.name for s in wave}
+        left = [s for s in left if s.name not in placed]
+    return waves
 
 
 def _start_and_wait(sup: Supervisor, chosen: list[Service], log) -> None:
@@ -231,17 +248,18 @@ def _chosen(svcs: dict[str, Service], names: list[str] | None) -> list[str]:
     return [n for n in svcs if n in names]
 
 
-def port_taken_by(port: int) -> str | None:
-    """None when ``port`` is free on loopback; else who holds it (pid and program)."""
-    if _port_free(port):
+def port_taken_by(port: int, host: str = "0.0.0.0") -> str | None:
+    """None when ``port`` is free on ``host`` (every address by default); else who holds
+    it (pid and program)."""
+    if _port_free(port, host):
         return None
-    owner = _port_owner(port)
+    owner = _port_owner(port, host)
     return f"pid {owner.pid} ({_describe(owner)})" if owner else "another process"
 
 
 def _check_ports(service: Service) -> None:
     for purpose, port in service.ports.items():
-        who = port_taken_by(port)
+        who = port_taken_by(port, service.bind_host)
         if who is None:
             continue
         raise StackError(
@@ -261,20 +279,23 @@ def _prepare(service: Service) -> None:
         raise StackError(f"preparing {service.name} failed: {exc}") from None
 
 
-def _port_free(port: int) -> bool:
+def _port_free(port: int, host: str) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("0.0.0.0", port))
+            sock.bind((host, port))
         except OSError:
             return False
     return True
 
 
-def _port_owner(port: int) -> psutil.Process | None:
+def _port_owner(port: int, host: str) -> psutil.Process | None:
+    wildcard = ("0.0.0.0", "::")
     try:
         for conn in psutil.net_connections(kind="inet"):
-            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
+            if not conn.laddr or conn.laddr.port != port or conn.status != psutil.CONN_LISTEN:
+                continue
+            if host in wildcard or conn.laddr.ip in (host, *wildcard):
                 return psutil.Process(conn.pid) if conn.pid else None
     except (psutil.AccessDenied, psutil.NoSuchProcess):
         return None

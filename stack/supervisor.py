@@ -35,7 +35,7 @@ def _program(service: Service, log_file: Path) -> str:
         f"[program:{service.name}]",
         f"command={command}",
         "autostart=false",
-        "autorestart=unexpected",
+        f"autorestart={'unexpected' if service.restart_on_crash else 'false'}",
         "startsecs=1",
         "startretries=0",
         f"stopsignal={service.stop_signal}",

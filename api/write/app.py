@@ -33,6 +33,7 @@ from api.write.collectors.resources import (
     UmamiResource,
     matomo_paths,
 )
+from api.write.collectors.snowplow_resources import SnowplowPixelResource, SnowplowResource
 from api.write.intake import Intake, Request, check_secrets
 from api.write.ratelimit import RateLimiter
 from api.write.refusals import RequestRefused
@@ -102,6 +103,8 @@ def create_app(config: Config, multiprocess_dir: str | None = None, *, sites=Non
     matomo = MatomoResource(*shared)
     for path in matomo_paths(config):  # matomo.php and piwik.php
         app.add_route(path, matomo)
+    app.add_route(config.snowplow_path, SnowplowResource(*shared))
+    app.add_route(config.snowplow_get_path, SnowplowPixelResource(*shared))
     app.add_route(config.script_path,
                   StaticFileResource(config.tracker_file, "application/javascript", 3600))
     if config.serve_demo:

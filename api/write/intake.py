@@ -42,7 +42,7 @@ class Request:
     ip: str
     user_agent: str
     received_at_ms: int
-    source: str  # tracker | pixel | mp | api (Plausible's, Umami's, Matomo's: tracker)
+    source: str  # tracker | pixel | mp | api (the compatible collectors': tracker)
     origin: str | None = None
 
 
@@ -75,8 +75,8 @@ class Intake:
         self.client_id_key = config.client_id_hash_key.encode()
         self.sites = sites
         self.directory = SiteDirectory(sites, ttl_s=config.site_cache_ttl_s)
-        """Sites by domain, Umami website id and Matomo idsite (the compatible
-        collectors)."""
+        """Sites by domain, Umami website id, Matomo idsite and Snowplow app id (the
+        compatible collectors)."""
         self.pipeline = pipeline
         self.sink = sink
         self.context_factory = context_factory  # (request, site) -> enrichment context
@@ -130,7 +130,7 @@ class Intake:
         return site if hit else await asyncio.to_thread(self.sites.get, site_id)
 
     async def sites_by(self, kind: str, key: str) -> tuple:
-        """The sites a domain, an Umami website id or a Matomo idsite names
+        """The sites a domain, an Umami website id, a Matomo idsite or a Snowplow app id names
         (:mod:`analytics.site_directory`): from memory, or from Cassandra off the event
         loop."""
         hit, found = self.directory.cached(kind, key)

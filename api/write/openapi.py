@@ -2,7 +2,8 @@
 collect endpoint's request body is the event JSON Schema itself
 (``analytics/schemas/event``), so the document and the validation cannot drift apart;
 the paths follow the configuration (first-party collect and script paths, the compatible
-collectors' paths: Plausible, Umami, Matomo's ``matomo.php`` and ``piwik.php``). The
+collectors' paths: Plausible, Umami, Matomo's ``matomo.php`` and ``piwik.php``, Snowplow's
+``tp2`` and ``/i``). The
 collectors' bodies and parameters are in :mod:`api.write.openapi_collectors`."""
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def _refusals(*statuses: str) -> dict:
     reasons = {"400": "malformed JSON, nested too deep, or not the schema",
                "403": "origin not allowed, or a wrong api_secret",
                "404": "unknown site",
-               "409": "a domain, Umami website id or Matomo idsite of several sites",
+               "409": "a domain, Umami website id, Matomo idsite or Snowplow app id of "
+                      "several sites",
                "413": "body or batch too large",
                "429": "over the client's rate limit (Retry-After)"}
     return {status: {"description": reasons[status], "content": {"application/json": {
@@ -97,6 +99,39 @@ def _matomo(name: str, summary: str) -> dict:
                      **empty, **_refusals("400", "403", "404", "409", "413", "429")}},
         "options": {"summary": "CORS preflight", "operationId": f"{name}Preflight",
                     "responses": {"204": {"description": "allowed"}}}}
+
+
+def _snowplow(config: Config) -> dict:
+    """Snowplow's two paths: batches POSTed to ``tp2``, one event by GET (``/i``)."""
+    preflight = {"responses": {"204": {"description": "allowed"}}}
+    return {
+        config.snowplow_path: {
+            "post": {"summary": "Snowplow's tracker protocol: a batch of events (tp2)",
+                     "operationId": "snowplow", "description": collectors.SNOWPLOW_DESCRIPTION,
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/SnowplowBatch"}}}},
+                     "responses": {
+                         "200": {"description": "\"ok\", as Snowplow's collector answers, "
+                                                "whatever became of the events (each "
+                                                "refused one is counted and kept on "
+                                                "events.invalid)",
+                                 "content": {"text/plain": {"schema": collectors.TEXT}}},
+                         **_refusals("400", "413", "429")}},
+            "options": {"summary": "CORS preflight", "operationId": "snowplowPreflight",
+                        **preflight}},
+        config.snowplow_get_path: {
+            "get": {"summary": "Snowplow's tracker protocol: one event (the /i pixel)",
+                    "operationId": "snowplowPixel",
+                    "description": collectors.SNOWPLOW_DESCRIPTION,
+                    "parameters": collectors.snowplow_parameters(),
+                    "responses": {
+                        "200": {"description": "a 1x1 GIF, as Snowplow's collector answers "
+                                               "(an event the enrichment refused is "
+                                               "answered so too, and kept on events.invalid)",
+                                "content": {"image/gif": {}}},
+                        **_refusals("400", "403", "404", "409", "429")}},
+            "options": {"summary": "CORS preflight", "operationId": "snowplowPixelPreflight",
+                        **preflight}}}
 
 
 def document(config: Config, version: str) -> dict:
@@ -166,6 +201,7 @@ def document(config: Config, version: str) -> dict:
         # matomo.php, and piwik.php beside it (none when matomo_path is no matomo.php)
         **{path: _matomo(*named) for path, named in zip(matomo_paths(config), _MATOMO,
                                                          strict=False)},
+        **_snowplow(config),
         config.script_path: {"get": {
             "summary": "The tracker script", "operationId": "script",
             "responses": {"200": {"description": "JavaScript",
@@ -206,6 +242,8 @@ def document(config: Config, version: str) -> dict:
                                    "Matomo": collectors.matomo_form(),
                                    "MatomoBulk": collectors.matomo_bulk(
                                        config.max_batch_events),
-                                   "MatomoBulkAnswer": collectors.MATOMO_BULK_ANSWER}},
+                                   "MatomoBulkAnswer": collectors.MATOMO_BULK_ANSWER,
+                                   "SnowplowBatch": collectors.snowplow_tp2(
+                                       config.max_batch_events)}},
         "paths": paths,
     }

@@ -1,12 +1,13 @@
 """The compatible collectors' requests and answers in the write service's OpenAPI document
 (merged into :func:`api.write.openapi.document`): Plausible's Events API, Umami's
-``/api/send`` and Matomo's Tracking HTTP API, their fields described with the event
-schema's own limits where they land in it (``docs/collectors.md`` has the mapping)."""
+``/api/send``, Matomo's Tracking HTTP API and Snowplow's tracker protocol, their fields
+described with the event schema's own limits where they land in it
+(``docs/collectors.md`` has the mapping)."""
 
 from __future__ import annotations
 
 from analytics.event_schema import envelope_schema
-from analytics.sites import MAX_MATOMO_IDSITE
+from analytics.sites import MAX_MATOMO_IDSITE, MAX_SNOWPLOW_APP_ID
 
 TEXT = {"type": "string"}
 
@@ -192,3 +193,104 @@ MATOMO_BULK_ANSWER = {
                                    "invalid-events topic)"},
         "invalid_indices": {"type": "array", "items": {"type": "integer", "minimum": 0},
                             "description": "their indices in requests"}}}
+
+
+SNOWPLOW_DESCRIPTION = (
+    "Snowplow's tracker protocol, as its browser, Python and other trackers send it: aid "
+    "names the site (its snowplow_app_id). e=pv is a pageview; e=pp (a page ping) an "
+    "engagement ping; e=se a custom event named by se_ac, with the props se_category, "
+    "se_label, se_property, se_value; e=ue (ue_pr, or ue_px in base64url) a custom event "
+    "named by its schema's name, its data the props (a link_click to another host: an "
+    "\"Outbound Link: Click\" with the prop url). url is required of pv and pp (a se or ue "
+    "event without one is on the site's home page). Transactions (e=tr, e=ti) are refused "
+    "(unsupported_snowplow_event); ip, contexts (co, cx) and the other parameters are not "
+    "used. docs/collectors.md")
+_DIGITS = {"type": "string", "pattern": "^\\d{1,15}$"}
+_UNSTRUCT = {"type": "object", "required": ["schema", "data"], "properties": {
+    "schema": {"const": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"},
+    "data": {"type": "object", "required": ["schema", "data"], "properties": {
+        "schema": {"type": "string", "pattern": "^iglu:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/"
+                                                "[A-Za-z0-9_.-]+/\\d+-\\d+-\\d+$"},
+        "data": {"type": "object"}}}}}
+
+
+def _snowplow_fields() -> dict[str, dict]:
+    """The tracker protocol's parameters the collector reads -> their schema (all text,
+    as the trackers send them)."""
+    fields = envelope_schema()["properties"]
+    client_id = {**TEXT, "description": "the visitor's id (uid, duid, tnuid, nuid: the first "
+                 "one set): the client id of sites that opted into them"}
+    return {
+        "aid": {"type": "string", "minLength": 1, "maxLength": MAX_SNOWPLOW_APP_ID,
+                "description": "the site's Snowplow app id (python -m api.manage site "
+                               "update <site> --snowplow-app-id <app id>)"},
+        "e": {"enum": ["pv", "pp", "se", "ue"], "description": "the event type"},
+        "url": {**fields["url"], "description": "the page's URL (UTM tags from it); "
+                                                "required of pv and pp"},
+        "page": {**TEXT, "description": "the page's title (cut to "
+                 f"{fields['title']['maxLength']} characters)"},
+        "refr": {**TEXT, "description": "the referrer (cut to "
+                 f"{fields['referrer']['maxLength']} characters)"},
+        "res": {"type": "string", "pattern": "^\\d{1,5}x\\d{1,5}$",
+                "description": "the screen, 1920x1080"},
+        "lang": {**TEXT, "description": "the language (its first tag)"},
+        "tz": {**fields["time_zone"], "description": "the time zone, Europe/Berlin"},
+        "ua": {**TEXT, "description": "the visitor's user agent instead of the request's "
+                                      "(server-side trackers)"},
+        "eid": {**fields["event_id"], "description": "the event id (a resent event is one "
+                                                     "event)"},
+        "uid": client_id, "duid": client_id, "tnuid": client_id, "nuid": client_id,
+        "dtm": {**_DIGITS, "description": "epoch ms when it happened, the device's clock"},
+        "stm": {**_DIGITS, "description": "epoch ms when it was sent, the device's clock"},
+        "ttm": {**_DIGITS, "description": "epoch ms when it truly happened (stated by the "
+                                          "caller); older than 72 h: refused as too_late"},
+        "se_ca": {**TEXT, "description": "a structured event's category (prop "
+                                         "se_category)"},
+        "se_ac": {**fields["name"], "description": "a structured event's action: the "
+                                                   "custom event's name"},
+        "se_la": {**TEXT, "description": "its label (prop se_label)"},
+        "se_pr": {**TEXT, "description": "its property (prop se_property)"},
+        "se_va": {"type": "string", "pattern": "^-?\\d{1,15}(\\.\\d{1,15})?$",
+                  "description": "its value, a number (prop se_value)"},
+        "ue_pr": {**TEXT, "contentMediaType": "application/json", "contentSchema": _UNSTRUCT,
+                  "description": "a self-describing event, JSON"},
+        "ue_px": {"type": "string", "pattern": "^[A-Za-z0-9_=-]+$",
+                  "description": "the same, base64url-encoded"}}
+
+
+def snowplow_parameters() -> list[dict]:
+    """The query parameters of ``GET <snowplow_get_path>`` (``ue_pr``: JSON)."""
+    found = []
+    for name, schema in _snowplow_fields().items():
+        described = {"name": name, "in": "query", "required": name in ("aid", "e"),
+                     "description": schema.get("description", "")}
+        if name == "ue_pr":
+            found.append({**described, "content": {"application/json": {
+                "schema": _UNSTRUCT}}})
+        else:
+            found.append({**described, "schema": schema})
+    return found
+
+
+def snowplow_tp2(max_events: int) -> dict:
+    event = {"type": "object", "required": ["e", "aid"], "properties": _snowplow_fields(),
+             "description": "one event's parameters",
+             "allOf": [
+                 {"if": {"required": ["e"], "properties": {"e": {"enum": ["pv", "pp"]}}},
+                  "then": {"required": ["url"]}},
+                 {"if": {"required": ["e"], "properties": {"e": {"const": "se"}}},
+                  "then": {"required": ["se_ca", "se_ac"]}},
+                 {"if": {"required": ["e"], "properties": {"e": {"const": "ue"}}},
+                  "then": {"anyOf": [{"required": ["ue_pr"]}, {"required": ["ue_px"]}]}}]}
+    return {
+        "type": "object", "required": ["schema", "data"],
+        "description": SNOWPLOW_DESCRIPTION + " A batch (tp2) is taken event by event: a "
+                       "refused event is counted and kept on events.invalid, the others "
+                       "are tracked; the answer is 200 ok either way, as Snowplow's.",
+        "properties": {
+            "schema": {"type": "string", "pattern": "^iglu:com\\.snowplowanalytics\\."
+                       "snowplow/payload_data/jsonschema/1-\\d+-\\d+$",
+                       "examples": ["iglu:com.snowplowanalytics.snowplow/payload_data/"
+                                    "jsonschema/1-0-4"]},
+            "data": {"type": "array", "minItems": 1, "maxItems": max_events,
+                     "items": event}}}

@@ -1,14 +1,15 @@
 """The write service's one refusal: :class:`RequestRefused` (no Falcon in here).
 
 The intake (:mod:`api.write.intake`), the payload parsers (Measurement Protocol,
-Plausible, Umami, Matomo) and the resources raise it with the status, the reason and the
+Plausible, Umami, Matomo, Snowplow) and the resources raise it with the status, the reason and the
 payload to keep; one error handler (``api/write/app.py``) counts it by reason, keeps the
 payload on the invalid-events topic and answers Falcon's error body,
 ``{"title": reason, "description": detail, "request_id": ...}``
 (:func:`api.access_log.serialize_error`). An event the enrichment pipeline refuses is
 not a refused request: it is listed in the 2xx answer (``analytics.enrich.Refused``), or
 answered as the service a compatible collector stands in for answers it (Plausible's
-``X-Plausible-Dropped``, a Matomo bulk's ``invalid``, one Matomo request's GIF).
+``X-Plausible-Dropped``, a Matomo bulk's ``invalid``, one Matomo request's GIF, Snowplow's
+``ok`` or GIF).
 """
 
 from __future__ import annotations

@@ -587,6 +587,7 @@ def test_cluster_settings_of_the_apps(compose):
         "ANALYTICS_CASSANDRA_REPLICATION_CLASS": "NetworkTopologyStrategy",
         "ANALYTICS_CASSANDRA_REPLICATION_FACTOR": "3",
         "ANALYTICS_CASSANDRA_DATACENTER": "dc1",
+        "ANALYTICS_CASSANDRA_CONSISTENCY": "LOCAL_QUORUM",
     }
     assert compose["x-analytics-env"] == {**shared, **{
         "ANALYTICS_TOPIC_RAW_EVENTS": "events.raw",

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from analytics.config import Config
 from analytics.kafka_topics import topic_specs
+from stack.nodes import kafka_properties
 from stack.services import render, services, title_marker
 from stack.supervisor import Supervisor, _program
 
@@ -17,12 +18,25 @@ def _config(tmp_path: Path) -> Config:
 def test_kafka_properties_use_configured_ports(tmp_path):
     config = _config(tmp_path)
     out = render("kafka.server.properties", tmp_path / "server.properties",
-                 kafka_host="127.0.0.1", kafka_port=config.kafka_port,
-                 kafka_controller_port=config.kafka_controller_port,
-                 data_dir=tmp_path / "data", partitions=config.topic_partitions).read_text()
+                 **kafka_properties(config, 1)).read_text()
     assert "listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093" in out
     assert "controller.quorum.voters=1@127.0.0.1:19093" in out
     assert "num.partitions=6" in out
+    assert "default.replication.factor=1\n" in out
+    assert "min.insync.replicas=1\n" in out
+
+
+def test_a_cluster_node_of_kafka_is_one_voter_of_three(tmp_path):
+    config = _config(tmp_path).replace(local_nodes=3)
+    out = render("kafka.server.properties", tmp_path / "server.properties",
+                 **kafka_properties(config, 2)).read_text()
+    assert "node.id=2\n" in out
+    assert "listeners=PLAINTEXT://127.0.0.2:19092,CONTROLLER://127.0.0.2:19093" in out
+    assert ("controller.quorum.voters=1@127.0.0.1:19093,2@127.0.0.2:19093,"
+            "3@127.0.0.3:19093") in out
+    assert "transaction.state.log.replication.factor=3\n" in out
+    assert "transaction.state.log.min.isr=2\n" in out
+    assert "min.insync.replicas=2\n" in out
 
 
 def test_services_know_their_ports_and_tag_their_processes(tmp_path):

@@ -11,7 +11,12 @@ the enrichment pipeline, Kafka or the spool, refusals counted and kept).
   ``matomo-tracker`` and Matomo's other clients; GET and POST), and
   :mod:`api.write.collectors.matomo_bulk` its bulk requests, at ``Config.matomo_path``
   (and ``piwik.php`` beside it).
-- :mod:`api.write.collectors.resources`: their Falcon resources.
+- :mod:`api.write.collectors.snowplow`: Snowplow's tracker protocol (its browser, Python
+  and other trackers): one event by GET at ``Config.snowplow_get_path`` (``/i``), and
+  :mod:`api.write.collectors.snowplow_tp2` the batches POSTed at ``Config.snowplow_path``
+  (``tp2``).
+- :mod:`api.write.collectors.resources`: their Falcon resources (Snowplow's in
+  :mod:`api.write.collectors.snowplow_resources`).
 
 The mapping modules import no Falcon. ``docs/collectors.md`` says how to point an existing
 script at Sitelens and what is mapped where.

@@ -1,7 +1,8 @@
 """Falcon (ASGI) resources of the compatible collectors: thin, like the tracker's own
 (the mapping is in :mod:`~api.write.collectors.plausible`,
 :mod:`~api.write.collectors.umami` and :mod:`~api.write.collectors.matomo`, everything
-else in :mod:`api.write.intake`). Rate
+else in :mod:`api.write.intake`; Snowplow's resources are in
+:mod:`~api.write.collectors.snowplow_resources`). Rate
 limit, body limits, refusals (raised as :class:`~api.write.refusals.RequestRefused`: a
 4xx with ``title``/``description``/``request_id``, counted, kept on the invalid-events
 topic), enrichment and publishing are the tracker's."""
@@ -16,7 +17,8 @@ from dataclasses import replace
 import falcon
 
 from analytics.config import Config
-from analytics.site_directory import DOMAIN, MATOMO, UMAMI
+from analytics.site_directory import DOMAIN, MATOMO, SNOWPLOW, UMAMI
+from analytics.sites import Site
 from api.write import counters
 from api.write.collectors import matomo, matomo_bulk, plausible, umami
 from api.write.refusals import RequestRefused
@@ -27,7 +29,7 @@ PLAUSIBLE_DROPPED = "X-Plausible-Dropped"
 UMAMI_HEADERS = "Content-Type, X-Umami-Cache, X-Umami-Website-Id, X-Umami-Hostname"
 """The request headers Umami's scripts send (they make browsers ask first: preflight)."""
 _KEY_NAMES = {DOMAIN: "the domain", UMAMI: "the Umami website id",
-              MATOMO: "the Matomo idsite"}
+              MATOMO: "the Matomo idsite", SNOWPLOW: "the Snowplow app id"}
 _HEADER_LIST = re.compile(r"^[A-Za-z0-9-]{1,64}(?:\s*,\s*[A-Za-z0-9-]{1,64}){0,19}$")
 
 
@@ -45,10 +47,9 @@ def _preflight(req, resp, default_headers: str) -> None:
 
 class _CompatibleIntake(_Intake):
     async def one_site(self, kind: str, key: str, kept: Callable[[], bytes | str]):
-        """The one site a domain, an Umami website id or a Matomo idsite names; refused
-        (keeping what
-        ``kept()`` gives) when none does (404 ``unknown_site``) or several do (409
-        ``ambiguous_site``)."""
+        """The one site a domain, an Umami website id, a Matomo idsite or a Snowplow app id
+        names; refused (keeping what ``kept()`` gives) when none does (404
+        ``unknown_site``) or several do (409 ``ambiguous_site``)."""
         found = await self.intake.sites_by(kind, key)
         what = f"{_KEY_NAMES[kind]} {key[:200]!r}"
         if not found:
@@ -59,6 +60,56 @@ class _CompatibleIntake(_Intake):
                 f"({', '.join(s.site_id for s in found)}); give it to one of them",
                 payload=kept())
         return found[0]
+
+    async def checked_alone(self, request, label: str, kind: str, key: str, *,
+                            envelope_of: Callable[[Site], dict],
+                            kept_of: Callable[[str], str]) -> dict | None:
+        """The envelope of one item of a batch (a request of a Matomo bulk, an event of a
+        Snowplow tp2 body), checked as the intake checks a whole request — its site, the
+        event schema, the origin — so that one bad item does not refuse the others; None
+        when it is refused, then counted and kept with its reason. ``label``: where the
+        item is in the body; ``kept_of(site_id)``: the item as kept ('' while its site is
+        not known)."""
+        try:
+            site = await self.one_site(kind, key, lambda: kept_of(""))
+            kept = kept_of(site.site_id)
+            envelope = envelope_of(site)
+            problems = _schema_problems(self.intake.validator, label, envelope)
+            if problems:
+                raise RequestRefused(400, "schema_violation", "; ".join(problems[:5]),
+                                     payload=kept)
+            if request.origin and not site.origin_allowed(request.origin):
+                raise RequestRefused(403, "origin_not_allowed", f"origin {request.origin} may "
+                                     f"not send events for {site.site_id}", payload=kept)
+            return envelope
+        except RequestRefused as refusal:
+            await self.refused_alone(refusal, request)
+            return None
+
+    async def refused_alone(self, refusal: RequestRefused, request) -> None:
+        """One item of a batch refused on its own: counted and kept, as the app's handler
+        of :class:`RequestRefused` does with a whole request."""
+        counters.REFUSED.labels(refusal.reason).inc()
+        await self.intake.keep(refusal, request)
+
+    async def accept_by_agent(self, checked: list[tuple[int, dict, str]], request,
+                              kept: bytes | str) -> tuple[int, list[int]]:
+        """The checked envelopes of a batch, ``(index, envelope, user agent)``, through the
+        intake: one call per user agent (a server-side tracker names its visitor's per
+        item: Matomo's and Snowplow's ``ua``; empty: the request's). (How many were kept,
+        the indices of those the enrichment refused.)"""
+        by_agent: dict[str, tuple[list, list]] = {}  # ua -> (envelopes, their indices)
+        for index, envelope, agent in checked:
+            group = by_agent.setdefault(agent, ([], []))
+            group[0].append(envelope)
+            group[1].append(index)
+        tracked, refused_indices = 0, []
+        for agent, (envelopes, indices) in by_agent.items():  # a bulk's requests have one
+            visitor = replace(request, user_agent=agent) if agent else request
+            outcome = await self.intake.accept(envelopes, visitor, kept)
+            tracked += outcome.accepted
+            refused_indices.extend(indices[refused["index"]] for refused in outcome.refused)
+        return tracked, refused_indices
 
 
 class PlausibleResource(_CompatibleIntake):
@@ -178,60 +229,41 @@ class MatomoResource(_CompatibleIntake):
         key = self.intake.client_id_key
         items = matomo_bulk.parse_bulk(body, self.intake.config.max_batch_events,
                                        request.received_at_ms, key)
-        by_agent: dict[str, tuple[list, list]] = {}  # ua -> (envelopes, their indices)
-        invalid = []
+        checked, invalid = [], []
         for item in items:
             envelope = await self._checked(item, request)
             if envelope is None:
                 invalid.append(item.index)
             else:
-                group = by_agent.setdefault(item.hit.user_agent, ([], []))
-                group[0].append(envelope)
-                group[1].append(item.index)
-        tracked = 0
+                checked.append((item.index, envelope, item.hit.user_agent))
         kept = matomo.kept_text(body.decode("utf-8", errors="replace"), key, "")
-        for agent, (envelopes, indices) in by_agent.items():  # a bulk's requests have one
-            visitor = replace(request, user_agent=agent) if agent else request
-            outcome = await self.intake.accept(envelopes, visitor, kept)
-            tracked += outcome.accepted
-            invalid.extend(indices[refused["index"]] for refused in outcome.refused)
-        self.respond(resp, 200, matomo_bulk.answer(tracked, sorted(invalid)))
+        tracked, refused = await self.accept_by_agent(checked, request, kept)
+        self.respond(resp, 200, matomo_bulk.answer(tracked, sorted(invalid + refused)))
 
     async def _checked(self, item: matomo_bulk.Item, request) -> dict | None:
         """The envelope of one request of a bulk, checked as the intake checks a whole
         request (so that one bad request does not refuse the others); None when it is
         refused, then counted and kept with its reason."""
         key = self.intake.client_id_key
-        try:
-            if item.error is not None:
-                raise RequestRefused(400, item.error.reason, str(item.error),
-                                     payload=matomo.kept_text(item.text, key, ""))
-            site = await self.one_site(MATOMO, str(item.hit.idsite),
-                                       lambda: matomo.kept_text(item.text, key, ""))
-            kept = matomo.kept_text(item.text, key, site.site_id)
-            envelope = matomo.envelope(site.site_id, item.hit)
-            problems = _schema_problems(self.intake.validator, item.index, envelope)
-            if problems:
-                raise RequestRefused(400, "schema_violation", "; ".join(problems[:5]),
-                                     payload=kept)
-            if request.origin and not site.origin_allowed(request.origin):
-                raise RequestRefused(403, "origin_not_allowed", f"origin {request.origin} may "
-                                     f"not send events for {site.site_id}", payload=kept)
-            return envelope
-        except RequestRefused as refusal:
-            counters.REFUSED.labels(refusal.reason).inc()
-            await self.intake.keep(refusal, request)
+        if item.error is not None:
+            await self.refused_alone(RequestRefused(
+                400, item.error.reason, str(item.error),
+                payload=matomo.kept_text(item.text, key, "")), request)
             return None
+        return await self.checked_alone(
+            request, f"requests[{item.index}]", MATOMO, str(item.hit.idsite),
+            envelope_of=lambda site: matomo.envelope(site.site_id, item.hit),
+            kept_of=lambda site_id: matomo.kept_text(item.text, key, site_id))
 
 
-def _as_visitor(request, hit: matomo.MatomoHit):
-    """The request with the user agent Matomo's ``ua`` names (the visitor's, sent by
-    server-side trackers), when it names one."""
+def _as_visitor(request, hit):
+    """The request with the user agent Matomo's or Snowplow's ``ua`` names (the
+    visitor's, sent by server-side trackers), when it names one."""
     return replace(request, user_agent=hit.user_agent) if hit.user_agent else request
 
 
-def _schema_problems(validator, index: int, envelope: dict) -> list[str]:
-    """What the event schema refuses in the envelope of a bulk's request ``index``, said as
-    the intake says it of an event."""
-    return [f"requests[{index}].{'/'.join(map(str, error.absolute_path)) or '(event)'}: "
+def _schema_problems(validator, label: str, envelope: dict) -> list[str]:
+    """What the event schema refuses in the envelope of a batch's item at ``label``
+    (``requests[2]``), said as the intake says it of an event."""
+    return [f"{label}.{'/'.join(map(str, error.absolute_path)) or '(event)'}: "
             f"{error.message[:200]}" for error in validator.iter_errors(envelope)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,9 @@ from tests.integration.services import CHROME_UA, WriteService, http, post_json 
 
 MP_SECRET = "s3cret-for-tests"
 COMPAT_CLIENTS = Path(__file__).with_name("compat_clients")
-"""The published clients of other trackers (package.json, package-lock.json)."""
+"""The published clients of other trackers (package.json, package-lock.json; the Python
+ones in requirements.txt)."""
+CONSTRAINTS = Path(__file__).parents[3] / "constraints.txt"
 
 
 def compat_clients() -> Path:
@@ -35,6 +39,27 @@ def compat_clients() -> Path:
                               check=False)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return COMPAT_CLIENTS
+
+
+def compat_python_clients() -> None:
+    """The other trackers' published Python clients that ``compat_clients/requirements.txt``
+    pins, installed into this environment when one is missing or another version (pip,
+    within the project's constraints: as ``compat_clients()`` runs ``npm ci``)."""
+    lines = (COMPAT_CLIENTS / "requirements.txt").read_text().splitlines()
+    wanted = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    if all(_installed(name) == version for name, version in wanted.items()):
+        return
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r",
+                           str(COMPAT_CLIENTS / "requirements.txt"), "-c", str(CONSTRAINTS)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def _installed(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def read_topic(config: Config, topic: str, match, expected: int, timeout: float = 30.0) -> list:

@@ -1,5 +1,5 @@
-"""Sites by domain, by Umami website id and by Matomo idsite (the write service's
-compatible collectors): answered from an index of the whole sites table, refreshed in the
+"""Sites by domain, by Umami website id, by Matomo idsite and by Snowplow app id (the write
+service's compatible collectors): answered from an index of the whole sites table, refreshed in the
 background, looked up again for a key it lacks (at most once per ``miss_ttl_s``), and
 served last-known while the store fails."""
 
@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.site_directory import DOMAIN, MATOMO, UMAMI, SiteDirectory, domain_key, matomo_key
+from analytics.site_directory import (
+    DOMAIN,
+    MATOMO,
+    SNOWPLOW,
+    UMAMI,
+    SiteDirectory,
+    domain_key,
+    matomo_key,
+)
 from analytics.sites import Site, SiteError, SitesUnavailable
 
 UMAMI_ID = "3f2c5a8e-4b7d-4c1e-9a0f-6d8e2b1c7a45"
@@ -140,3 +148,20 @@ def test_a_matomo_idsite_is_a_whole_number_from_1(idsite):
     with pytest.raises(SiteError, match="Matomo idsite .* must be a whole number from 1 to "
                                         "2147483647"):
         Site(site_id="x", domain="x.example", matomo_idsite=idsite)
+
+
+def test_sites_are_found_by_snowplow_app_id_as_sent():
+    shop = Site(site_id="shop", domain="shop.example", snowplow_app_id="Web Shop")
+    directory = SiteDirectory(Store(shop, BLOG), clock=Clock(), spawn=lambda target: None)
+    assert directory.find(SNOWPLOW, "Web Shop") == (shop,)
+    assert directory.find(SNOWPLOW, " Web Shop ") == (shop,)
+    assert directory.find(SNOWPLOW, "web shop") == ()  # Snowplow's app ids keep their case
+    assert directory.find(SNOWPLOW, "shop") == ()
+
+
+@pytest.mark.parametrize("app_id", ["", " web", "web ", "a\nb", "x" * 256, 7])
+def test_a_snowplow_app_id_is_printable_text_without_spaces_around_it(app_id):
+    with pytest.raises(SiteError, match="Snowplow app id .* must be text of 1 to 255 "
+                                        "printable characters"):
+        Site(site_id="x", domain="x.example", snowplow_app_id=app_id)
+    assert Site(site_id="x", domain="x.example", snowplow_app_id="x" * 255).snowplow_app_id

@@ -1,8 +1,9 @@
-"""``python -m api.manage site update <site> --umami-website-id <uuid>`` and
-``--matomo-idsite <n>`` (issue 19): the website id Umami's clients send, and the idsite
-Matomo's send, name the site; a website id is stored in lower case, an idsite is a whole
-number from 1, '' removes either, and one belongs to one site only (exit code 2
-otherwise)."""
+"""``python -m api.manage site update <site> --umami-website-id <uuid>``,
+``--matomo-idsite <n>`` and ``--snowplow-app-id <app id>`` (issue 19): the website id
+Umami's clients send, the idsite Matomo's send and the app id Snowplow's send name the
+site; a website id is stored in lower case, an idsite is a whole number from 1, an app id
+is kept as given (case too), '' removes each, and one belongs to one site only (exit code
+2 otherwise)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,21 @@ def test_the_matomo_idsite_is_a_number_of_one_site_and_removed_with_nothing(site
     assert manage.main([*argv, ""]) == 0
     assert sites.get("shop.example").matomo_idsite is None
     assert manage.main(["site", "update", "blog.example", "--matomo-idsite", "7"]) == 0
+
+
+def test_the_snowplow_app_id_is_kept_as_given_for_one_site(sites, capsys):
+    argv = ["site", "update", "shop.example", "--snowplow-app-id"]
+    assert manage.main([*argv, " Web-Shop "]) == 0
+    assert sites.get("shop.example").snowplow_app_id == "Web-Shop"
+    assert '"snowplow_app_id": "Web-Shop"' in capsys.readouterr().out
+    assert manage.main(["site", "update", "blog.example", "--snowplow-app-id",
+                        "Web-Shop"]) == 2
+    assert capsys.readouterr().err == ("error: Snowplow app id 'Web-Shop' belongs to site "
+                                       "'shop.example'; remove it there first\n")
+    assert manage.main(["site", "update", "blog.example", "--snowplow-app-id", "web-shop"]) == 0
+    assert manage.main(["site", "update", "blog.example", "--snowplow-app-id", "a\tb"]) == 2
+    assert "Snowplow app id 'a\\tb' must be text of 1 to 255 printable characters" in (
+        capsys.readouterr().err)
+    assert manage.main([*argv, ""]) == 0
+    assert sites.get("shop.example").snowplow_app_id is None
+    assert sites.get("blog.example").snowplow_app_id == "web-shop"

@@ -6,8 +6,9 @@ On the write service's intake endpoints each refusal also says what is wrong
 (``description``), is counted (its reason's ``analytics_write_events_refused_total``
 moved by one) and kept on the invalid-events topic with that reason and the payload
 truncated to the configured size. The compatible collectors answer as the services they
-stand in for (Plausible's 202 "ok", Umami's 200, Matomo's GIF, 204 or bulk counts), and
-each event they take is either published or counted and kept, exactly once."""
+stand in for (Plausible's 202 "ok", Umami's 200, Matomo's GIF, 204 or bulk counts,
+Snowplow's 200 "ok" or GIF), and each event they take is either published or counted and
+kept, exactly once."""
 
 from __future__ import annotations
 
@@ -99,9 +100,11 @@ class WriteProbe:
         self.limit = world.config.invalid_payload_max_bytes
         self.plausible, self.umami = world.config.plausible_path, world.config.umami_path
         self.matomo = matomo_paths(world.config)  # matomo.php, piwik.php
+        self.snowplow = (world.config.snowplow_path, world.config.snowplow_get_path)
         self.intake = {("POST", world.config.collect_path), ("GET", "/api/pixel.gif"),
                        ("POST", "/mp/collect"), ("POST", self.plausible), ("POST", self.umami),
-                       *((method, path) for path in self.matomo for method in ("GET", "POST"))}
+                       *((method, path) for path in self.matomo for method in ("GET", "POST")),
+                       ("POST", self.snowplow[0]), ("GET", self.snowplow[1])}
 
     def send(self, method: str, path: str, *, body: bytes | None = None,
              query: str = "", headers: dict | None = None):
@@ -117,6 +120,8 @@ class WriteProbe:
             self._counted(result, before, what, urlsplit(path).path)
             if urlsplit(path).path in self.matomo and result.status_code < 400:
                 self._matomo(result, what, query, (body or b"") if method == "POST" else b"")
+            if urlsplit(path).path in self.snowplow and result.status_code < 400:
+                self._snowplow(result, what, body if method == "POST" else None)
         return result
 
     def _counted(self, result, before: dict, what: str, path: str) -> None:
@@ -134,13 +139,13 @@ class WriteProbe:
             assert [r["reason"] for r in kept] == [refused], what
             assert self.world.sink.accepted == [], what
             return
-        if path in (self.plausible, self.umami, *self.matomo):  # answered as they do
+        if path in (self.plausible, self.umami, *self.matomo, *self.snowplow):  # as they do
             accepted = len(self.world.sink.accepted)
             reasons = Counter(r["reason"] for r in kept)
             assert moved == {k: float(v) for k, v in reasons.items()}, (what, moved)
             assert accepted + len(kept) >= 1, what
-            if path in self.matomo:
-                return  # the answer: _matomo
+            if path in (*self.matomo, *self.snowplow):
+                return  # the answer: _matomo, _snowplow
             if path == self.plausible:
                 assert (result.status_code, result.text) == (202, "ok"), what
                 dropped = result.headers.get("x-plausible-dropped") == "1"
@@ -184,3 +189,16 @@ class WriteProbe:
         else:
             assert (result.status_code, result.headers["content-type"],
                     result.content) == (200, "image/gif", PIXEL), what
+
+    def _snowplow(self, result, what: str, body: bytes | None) -> None:
+        """Snowplow's answers: a batch (tp2) is 200 "ok" with every event of it published
+        or kept (each refused one with its reason) once; one event by GET the GIF, the
+        event published or kept."""
+        accepted, kept = len(self.world.sink.accepted), len(self.world.sink.invalid)
+        if body is None:
+            assert (result.status_code, result.headers["content-type"],
+                    result.content) == (200, "image/gif", PIXEL), what
+            assert accepted + kept == 1, what
+            return
+        assert (result.status_code, result.text) == (200, "ok"), what
+        assert accepted + kept == len(orjson.loads(body)["data"]), what

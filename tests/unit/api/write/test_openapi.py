@@ -31,7 +31,9 @@ def test_every_endpoint_is_described():
         ("OPTIONS", "/umami/api/send"), ("GET", "/matomo/matomo.php"),
         ("POST", "/matomo/matomo.php"), ("OPTIONS", "/matomo/matomo.php"),
         ("GET", "/matomo/piwik.php"), ("POST", "/matomo/piwik.php"),
-        ("OPTIONS", "/matomo/piwik.php"), ("GET", "/js/sl.js"), ("GET", "/healthz"),
+        ("OPTIONS", "/matomo/piwik.php"), ("POST", "/com.snowplowanalytics.snowplow/tp2"),
+        ("OPTIONS", "/com.snowplowanalytics.snowplow/tp2"), ("GET", "/i"), ("OPTIONS", "/i"),
+        ("GET", "/js/sl.js"), ("GET", "/healthz"),
         ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/demo")}
     assert found["openapi"] == "3.1.0"
 
@@ -52,12 +54,14 @@ def test_the_collect_body_is_the_event_schema_file():
 def test_first_party_paths_are_where_the_config_puts_them():
     config = replace(Config(), collect_path="/p/e", script_path="/p/s.js", serve_demo=False,
                      plausible_path="/p/pl/api/event", umami_path="/p/u/api/send",
-                     matomo_path="/p/m/matomo.php")
+                     matomo_path="/p/m/matomo.php", snowplow_path="/p/sp/tp2",
+                     snowplow_get_path="/p/sp/i")
     paths = set(document(config, API_VERSION)["paths"])
     assert {"/p/e", "/p/s.js", "/p/pl/api/event", "/p/u/api/send", "/p/m/matomo.php",
-            "/p/m/piwik.php"} <= paths
+            "/p/m/piwik.php", "/p/sp/tp2", "/p/sp/i"} <= paths
     assert not {"/api/event", "/js/sl.js", "/demo", "/plausible/api/event",
-                "/umami/api/send", "/matomo/matomo.php", "/matomo/piwik.php"} & paths
+                "/umami/api/send", "/matomo/matomo.php", "/matomo/piwik.php",
+                "/com.snowplowanalytics.snowplow/tp2", "/i"} & paths
     served = make_write_world(config).client.simulate_get("/openapi.json").json
     assert set(served["paths"]) == paths
 
@@ -104,3 +108,23 @@ def test_a_refusal_is_described_with_its_reason():
         "$ref": "#/components/schemas/Error"}
     assert found["components"]["schemas"]["Error"]["required"] == [
         "title", "description", "request_id"]
+
+
+def test_the_snowplow_parameters_are_those_the_collector_reads():
+    found = document(Config(), API_VERSION)
+    get = found["paths"]["/i"]["get"]
+    assert [(p["name"], p["required"]) for p in get["parameters"]] == [
+        ("aid", True), ("e", True), ("url", False), ("page", False), ("refr", False),
+        ("res", False), ("lang", False), ("tz", False), ("ua", False), ("eid", False),
+        ("uid", False), ("duid", False), ("tnuid", False), ("nuid", False), ("dtm", False),
+        ("stm", False), ("ttm", False), ("se_ca", False), ("se_ac", False),
+        ("se_la", False), ("se_pr", False), ("se_va", False), ("ue_pr", False),
+        ("ue_px", False)]
+    assert set(get["responses"]["200"]["content"]) == {"image/gif"}
+    batch = found["components"]["schemas"]["SnowplowBatch"]
+    event = batch["properties"]["data"]["items"]
+    assert set(event["properties"]) == {p["name"] for p in get["parameters"]}
+    assert (event["required"], batch["properties"]["data"]["maxItems"]) == (["e", "aid"], 100)
+    post = found["paths"]["/com.snowplowanalytics.snowplow/tp2"]["post"]
+    assert set(post["responses"]) == {"200", "400", "413", "429"}
+    assert set(post["responses"]["200"]["content"]) == {"text/plain"}
