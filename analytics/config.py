@@ -225,6 +225,11 @@ class Config:
     streaming_max_offsets_per_trigger: int = 500_000
     """At most this many Kafka records per micro-batch (keeps catch-up batches bounded);
     0 means no limit."""
+    streaming_stall_timeout_s: float = 120.0
+    """A micro-batch running longer than this means a query is stuck (a connector waiting
+    forever on a node that went away): the speed layer exits and its supervisor starts it
+    again from the checkpoint. The longest batch (``streaming_max_offsets_per_trigger``
+    records) takes under a minute on 2 cores."""
     streaming_fail_on_data_loss: bool = True
     """Stop the speed layer if Kafka deleted records it had not read yet (they would be
     missing from the master dataset too), instead of skipping them."""

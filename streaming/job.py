@@ -17,9 +17,11 @@ between batches.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 from pyspark.sql import functions as F
 
@@ -30,6 +32,7 @@ from analytics.spark_apps import SPEED_LAYER
 from analytics.spark_session import MALFORMED, parse_enriched, read_kafka, spark_session, stop_spark
 from streaming.progress import RAW_QUERY, STATE_ROWS_COUNTED, VIEWS_QUERY, ProgressLog
 from streaming.sinks import raw_events_writer, realtime_views_writer
+from streaming.stall import StallWatch
 
 POLL_S = 2.0
 STATE_STORE = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
@@ -84,6 +87,36 @@ def start_queries(spark, config: Config) -> list:
     return [raw, realtime]
 
 
+STOP_TIMEOUT_S = 45.0
+"""How long stopping may take before the process exits anyway (the supervisor's stop
+waits 60 s). A query stuck in a write to a Cassandra node that went away never stops on
+its own; a job that hangs instead of exiting is never restarted."""
+
+
+def _stalled(watch: StallWatch, query) -> bool:
+    last = query.lastProgress
+    return watch.stalled(query.name, last["batchId"] if last else -1,
+                         bool(query.status.get("isTriggerActive")))
+
+
+def _stop(queries, progress, spark) -> None:
+    for query in queries:
+        query.stop()
+    progress.close()
+    stop_spark(spark)
+
+
+def stop_within(seconds: float, stop: Callable[[], None], exit=os._exit) -> None:
+    """Run ``stop``; if it has not returned after ``seconds``, exit the process (status 1)."""
+    worker = threading.Thread(target=stop, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        print(f"{SPEED_LAYER.name}: not stopped after {seconds:g} s; exiting", file=sys.stderr,
+              flush=True)
+        exit(1)
+
+
 def run(config: Config) -> int:
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -94,20 +127,21 @@ def run(config: Config) -> int:
     print(f"{SPEED_LAYER.name}: queries {', '.join(q.name for q in queries)} started; "
           f"checkpoints in {config.streaming_checkpoint_path}", flush=True)
     failed = None
+    watch = StallWatch(config.streaming_stall_timeout_s)
     try:
         while not stopping.is_set():
             progress.poll(queries)
-            failed = next((q for q in queries if not q.isActive), None)
+            failed = next((q for q in queries if not q.isActive or _stalled(watch, q)),
+                          None)
             if failed is not None:
                 break
             stopping.wait(POLL_S)
     finally:
-        for query in queries:
-            query.stop()
-        progress.close()
-        stop_spark(spark)
+        stop_within(STOP_TIMEOUT_S, lambda: _stop(queries, progress, spark))
     if failed is not None:
-        print(f"{SPEED_LAYER.name}: query {failed.name} stopped: {failed.exception()}",
+        reason = (failed.exception() if not failed.isActive else
+                  f"a micro-batch ran for over {config.streaming_stall_timeout_s:g} s")
+        print(f"{SPEED_LAYER.name}: query {failed.name} stopped: {reason}",
               file=sys.stderr, flush=True)
         return 1
     return 0

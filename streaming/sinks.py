@@ -8,6 +8,8 @@ at-least-once delivery plus idempotent writes gives each event exactly one effec
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,14 +24,35 @@ if TYPE_CHECKING:
 BatchWriter = Callable[["DataFrame", int], None]
 
 
-class CassandraTables:
-    """Appends (upserts) DataFrames to tables of the configured keyspace."""
+RETRY_WAITS_S = (2.0, 5.0, 10.0, 20.0)
+"""Waits between attempts of a micro-batch's write. A Cassandra node going away (a
+rolling restart) can fail a write that a quorum would take a moment later: the
+connector's control connection was on that node, and its schema refresh gives up
+("Control channel not available") until it reconnects to another. Found by the cluster
+drills: without retries the query stopped at the first node restarted."""
 
-    def __init__(self, config: Config):
+
+class CassandraTables:
+    """Appends (upserts) DataFrames to tables of the configured keyspace; a failed write
+    is tried again (the rows are upserts: writing them twice changes nothing)."""
+
+    def __init__(self, config: Config, write=write_cassandra, sleep=time.sleep,
+                 waits: tuple[float, ...] = RETRY_WAITS_S):
         self.keyspace = config.cassandra_keyspace
+        self._write, self._sleep, self._waits = write, sleep, waits
 
     def write(self, rows: DataFrame, table: str, ttl_s: int | None = None) -> None:
-        write_cassandra(rows, self.keyspace, table, ttl_s=ttl_s)
+        for attempt, wait in enumerate((*self._waits, None), 1):
+            try:
+                self._write(rows, self.keyspace, table, ttl_s=ttl_s)
+                return
+            except Exception as exc:  # py4j's Py4JJavaError, whatever the connector threw
+                if wait is None:
+                    raise
+                print(f"speed layer: writing {table} failed (attempt {attempt}), again in "
+                      f"{wait:g} s: {str(exc).splitlines()[0][:300]}", file=sys.stderr,
+                      flush=True)
+                self._sleep(wait)
 
 
 def raw_events_writer(config: Config) -> BatchWriter:

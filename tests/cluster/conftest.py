@@ -9,11 +9,12 @@ given to a stack command, and running services are restarted with them.
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
-from analytics.config import PREFIX
+from analytics.config import PREFIX, REPO_ROOT
 from tests.cluster.pipeline import Pipeline
 
 TEST_SETTINGS = {f"{PREFIX}TRUST_FORWARDED_FOR": "true",
@@ -50,3 +51,24 @@ def pipeline(cluster_config, cluster_cql) -> Pipeline:
 
     _token, secret = TokenStore(cluster_cql).create(["*"], "cluster tests")
     return Pipeline(cluster_config, cluster_cql, secret)
+
+
+DRILLS: list[dict] = []
+DRILLS_FILE = REPO_ROOT / "bench" / "results" / "cluster-drills.json"
+
+
+@pytest.fixture(scope="session")
+def drills() -> list[dict]:
+    """Each drill's figures; printed and written to bench/results at the end."""
+    return DRILLS
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not DRILLS:
+        return
+    DRILLS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    DRILLS_FILE.write_text(json.dumps(DRILLS, indent=1) + "\n")
+    terminalreporter.section("cluster drills")
+    for row in DRILLS:
+        terminalreporter.line(json.dumps(row))
+    terminalreporter.line(f"(kept in {DRILLS_FILE})")

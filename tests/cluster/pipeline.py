@@ -88,12 +88,19 @@ class Pipeline:
                        timezone="America/New_York"))
         return Story(site.site_id, anchor(datetime.now(UTC)))
 
+    def load_site(self, tag: str) -> str:
+        """A site of its own for a drill's load (UTC)."""
+        site = Site(site_id=f"cl-{tag}-{uuid.uuid4().hex[:6]}.test", domain="load.example",
+                    timezone="UTC")
+        SiteRepository(self.cql).save(site)
+        return site.site_id
+
     def post_story(self, story: Story) -> None:
         """Day D's events, then today's (every request answered 202, nothing refused)."""
         post_past_events(self.write_base, story.site_id, story.site_id + ".other", story.a)
         post_k_now_events(self.write_base, story.site_id)
 
-    def caught_up(self, timeout: float = 300.0) -> None:
+    def caught_up(self, timeout: float = 600.0) -> None:
         """Until both speed-layer queries have processed everything on the topic now
         (the demo site's live traffic keeps coming: at least that far)."""
         target = end_offsets(self.config, self.config.topic_raw_events)
@@ -141,11 +148,17 @@ class Pipeline:
                     headers={"Authorization": f"Bearer {self.token}"})
 
     def report(self, kind: str, query: dict) -> dict:
-        status, _, body = http("POST", f"{self.read_base}/api/v1/reports/{kind}",
-                               json.dumps(query), {"Authorization": f"Bearer {self.token}",
-                                                   "Content-Type": "application/json"})
+        status, _, body = self._report(kind, query)
         assert status == 200, body
         return json.loads(body)
+
+    def report_status(self, kind: str, query: dict) -> int:
+        return self._report(kind, query)[0]
+
+    def _report(self, kind: str, query: dict):
+        return http("POST", f"{self.read_base}/api/v1/reports/{kind}", json.dumps(query),
+                    {"Authorization": f"Bearer {self.token}",
+                     "Content-Type": "application/json"})
 
     # -- the batch layer through Airflow ---------------------------------------------------
     def close_day(self, site_ids: list[str], day: date, timeout: float = 900.0) -> dict:
