@@ -25,6 +25,8 @@ from datetime import UTC, date, datetime, timedelta
 from http.client import HTTPException
 from urllib.parse import urlencode
 
+from cassandra import OperationTimedOut, ReadTimeout, Unavailable
+
 from analytics.config import Config
 from analytics.kafka_topics import end_offsets
 from analytics.periods import utc_hours
@@ -195,8 +197,18 @@ class Pipeline:
     def master_ids(self, site_id: str, start: datetime, end: datetime) -> Counter:
         """How many times each event id of ``site_id`` is in ``raw_event_chunks`` between
         ``start`` and ``end`` (UTC hours)."""
-        hours = utc_hours(start, end)
-        return Counter(e["event_id"] for e in raw_events_of(self.cql, site_id, hours))
+        found = Counter()
+        for hour in utc_hours(start, end):
+            for attempt in range(6):  # a replica just restarted can be slow to answer
+                try:
+                    events = raw_events_of(self.cql, site_id, [hour])
+                    break
+                except (ReadTimeout, Unavailable, OperationTimedOut):
+                    if attempt == 5:
+                        raise
+                    time.sleep(5)
+            found.update(e["event_id"] for e in events)
+        return found
 
 
 @dataclass
