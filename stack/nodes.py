@@ -74,10 +74,19 @@ def cassandra_nodes(config: Config) -> list[Service]:
 def kafka_cluster_id(config: Config) -> str:
     """The id every broker's storage is formatted with (made once per state folder)."""
     path = Layout(config).data / "kafka-cluster-id"
-    if not path.exists():
+    if not path.exists() or path.read_text().startswith("-"):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        path.write_text(new_cluster_id())
     return path.read_text().strip()
+
+
+def new_cluster_id() -> str:
+    """A random id as Kafka makes them: 16 bytes in URL-safe base64, never starting with
+    "-" (the storage tool would read such an id as an option; one in 64 did)."""
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not found.startswith("-"):
+            return found
 
 
 def kafka_properties(config: Config, i: int) -> dict:

@@ -72,3 +72,11 @@ def test_the_drills_run_with_the_settings_docker_deploys():
     deployed = {**compose["x-analytics-env"], **compose["x-airflow-env"]}
     assert {name: str(deployed.get(name)) for name in cluster.SHARED_WITH_DOCKER} == \
         cluster.SHARED_WITH_DOCKER
+
+
+def test_kafka_cluster_ids_never_look_like_an_option():
+    from stack.nodes import new_cluster_id
+
+    ids = {new_cluster_id() for _ in range(2000)}  # ~31 of 2000 would start with "-"
+    assert len(ids) == 2000 and not any(i.startswith("-") for i in ids)
+    assert all(len(i) == 22 for i in ids)
