@@ -8,11 +8,12 @@ sets too, with the same values (a unit test holds them equal): what the cluster 
 and fault drills prove is what that deployment runs with. The rest only places the nodes
 on this machine.
 
-Memory (resident, measured on this machine with the pipeline running): 3 Cassandra
-nodes x ~1.1 GB (768 MB heap), 3 brokers x ~0.6 GB (512 MB heap), Spark's master and
-workers x ~0.3 GB and 4 executors x ~1 GB (2 per application: speed layer and a batch
-job), 2 drivers x ~1.2 GB, Airflow ~1.5 GB, the write and read services ~0.6 GB,
-PostgreSQL ~0.1 GB: about 13 GB of this machine's 24.
+Memory, from the heaps each process is given: 3 Cassandra nodes x 768 MB heap (plus
+off-heap), 3 brokers x 512 MB, Spark's master and workers x 256 MB and 4 executors x 1 GB
+(2 per application: the speed layer and a batch job), 2 drivers x 1 GB, Airflow, the
+write and read services and PostgreSQL as in the single-node run. ``free`` showed 12 GiB
+used with the whole profile running and a batch job on it (a single-node Kafka and
+Cassandra running beside it): it fits this machine's 24 GiB with room for the tests.
 """
 
 from __future__ import annotations

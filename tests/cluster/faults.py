@@ -66,13 +66,12 @@ def wait_until(check, timeout: float = 300.0, every: float = 1.0) -> float:
 @dataclass
 class Reader:
     """A thread asking the read API for a story site's day and its last 30 minutes, one
-    request after the other, until stopped: every answer's status, in order, with when
-    it came, and the statuses while a part was down (``mark``)."""
+    request after the other, until stopped: every answer's status with when it came
+    (:meth:`statuses` counts them, over a span of time if given)."""
 
     pipeline: Pipeline
     story: Story
     answers: list[tuple[float, int | str]] = field(default_factory=list)
-    marks: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self):
         self._stop = threading.Event()

@@ -171,22 +171,30 @@ class Pipeline:
         return self.wait_run(run, timeout)
 
     def start_close_day(self, site_ids: list[str], day: date) -> dict:
+        """The run triggered (Airflow runs no task of a paused DAG: a paused nightly DAG is
+        unpaused for it, and :meth:`wait_run` pauses it again)."""
         api = AirflowApi(self.config)
-        if api.get(f"/api/v2/dags/{NIGHTLY}").get("is_paused"):
+        paused = bool(api.get(f"/api/v2/dags/{NIGHTLY}").get("is_paused"))
+        if paused:
             api.patch(f"/api/v2/dags/{NIGHTLY}", {"is_paused": False})
-        return api.post(f"/api/v2/dags/{NIGHTLY}/dagRuns", {
+        run = api.post(f"/api/v2/dags/{NIGHTLY}/dagRuns", {
             "dag_run_id": f"cluster-test-{uuid.uuid4().hex[:8]}",
             "logical_date": datetime.now(UTC).isoformat(),
             "conf": {"sites": site_ids, "first_day": day.isoformat()}})
+        return {**run, "repause": paused}
 
     def wait_run(self, run: dict, timeout: float = 900.0) -> dict:
         api = AirflowApi(self.config)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = api.get(f"/api/v2/dags/{NIGHTLY}/dagRuns/{run['dag_run_id']}")
-            if found["state"] in ("success", "failed"):
-                return found
-            time.sleep(3)
+        try:
+            while time.monotonic() < deadline:
+                found = api.get(f"/api/v2/dags/{NIGHTLY}/dagRuns/{run['dag_run_id']}")
+                if found["state"] in ("success", "failed"):
+                    return found
+                time.sleep(3)
+        finally:
+            if run.get("repause"):
+                api.patch(f"/api/v2/dags/{NIGHTLY}", {"is_paused": True})
         raise AssertionError(f"{run['dag_run_id']} still {found['state']} after {timeout} s")
 
     def task_states(self, run: dict) -> dict[str, str]:

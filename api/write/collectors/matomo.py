@@ -51,8 +51,14 @@ from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from analytics import client_json
 from analytics.enrich.visitor_id import client_id_hash
-from analytics.event_schema import envelope_schema
 from analytics.sites import MAX_MATOMO_IDSITE
+from api.write.collectors.envelope_fields import (
+    FIELDS,
+    MAX_CLIENT_ID,
+    MAX_TIME_MS,
+    MAX_USER_AGENT,
+    page_fields,
+)
 from api.write.collectors.payload_error import PayloadError
 from api.write.refusals import RequestRefused
 
@@ -61,11 +67,6 @@ OUTBOUND, DOWNLOAD, SEARCH = "Outbound Link: Click", "File Download", "Site Sear
 """The custom events of ``link``, ``download`` and ``search`` requests."""
 MAX_PARAMS = 500
 """Parameters one request may hold (matomo.js sends about 30)."""
-_FIELDS = envelope_schema()["properties"]
-MAX_TITLE, MAX_REFERRER = _FIELDS["title"]["maxLength"], _FIELDS["referrer"]["maxLength"]
-MAX_CLIENT_ID, MAX_LANGUAGE = _FIELDS["client_id"]["maxLength"], _FIELDS["language"]["maxLength"]
-MAX_TIME_MS = _FIELDS["created_at"]["maximum"]
-MAX_USER_AGENT = 1000  # a browser's is under 300 characters
 UNSUPPORTED_PARAMS = {"idgoal": "goal conversions", "ec_id": "ecommerce orders",
                       "ec_items": "ecommerce carts", "c_n": "content tracking",
                       "c_i": "content tracking", "ma_id": "media analytics",
@@ -78,7 +79,6 @@ CAMPAIGN_PARAMS = {"utm_campaign": ("mtm_campaign", "pk_campaign", "pk_cpn"),
 """Matomo's campaign parameters in a page URL, for the UTM field each fills."""
 _IDSITE = re.compile(r"^\d{1,10}$")
 _NUMBER = re.compile(r"^-?\d{1,15}(?:\.\d{1,15})?$")
-_SCREEN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 _SECONDS = re.compile(r"^\d{1,11}(?:\.\d{1,6})?$")
 _DIMENSION = re.compile(r"^dimension(\d{1,4})$")
 _NOT_IN_KEY = re.compile(r"[^A-Za-z0-9_.:-]")
@@ -226,17 +226,8 @@ def _number(params: dict[str, str], name: str) -> int | float | None:
 def _page(params: dict[str, str], url: str) -> dict:
     """Title, referrer, screen, language and the UTM fields Matomo's campaign parameters
     fill."""
-    fields: dict = {}
-    if params.get("action_name"):
-        fields["title"] = params["action_name"][:MAX_TITLE]
-    if params.get("urlref"):
-        fields["referrer"] = params["urlref"][:MAX_REFERRER]
-    size = _SCREEN.match(params.get("res", ""))
-    if size:
-        fields["screen_width"], fields["screen_height"] = map(int, size.groups())
-    language = re.split(r"[,;]", params.get("lang", ""), maxsplit=1)[0].strip()
-    if 0 < len(language) <= MAX_LANGUAGE:
-        fields["language"] = language
+    fields = page_fields(title=params.get("action_name"), referrer=params.get("urlref"),
+                         screen=params.get("res"), language=params.get("lang"))
     fields.update(_campaign(url))
     return fields
 
@@ -254,7 +245,7 @@ def _campaign(url: str) -> dict:
     for utm, names in CAMPAIGN_PARAMS.items():
         value = next((query[n] for n in names if query.get(n)), None)
         if value and not query.get(utm):
-            found[utm] = value[:_FIELDS[utm]["maxLength"]]
+            found[utm] = value[:FIELDS[utm]["maxLength"]]
     return found
 
 

@@ -59,8 +59,14 @@ from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from analytics import client_json
 from analytics.enrich.visitor_id import client_id_hash
-from analytics.event_schema import envelope_schema
 from analytics.site_directory import domain_key
+from api.write.collectors.envelope_fields import (
+    MAX_CLIENT_ID,
+    MAX_TIME_MS,
+    MAX_TIME_ZONE,
+    MAX_USER_AGENT,
+    page_fields,
+)
 from api.write.collectors.matomo import OUTBOUND
 from api.write.collectors.payload_error import PayloadError
 from api.write.collectors.umami import flatten
@@ -69,11 +75,6 @@ from api.write.refusals import RequestRefused
 MALFORMED, UNSUPPORTED = "malformed_snowplow_payload", "unsupported_snowplow_event"
 MAX_PARAMS = 500
 """Parameters one event may hold (the browser tracker sends about 30)."""
-_FIELDS = envelope_schema()["properties"]
-MAX_TITLE, MAX_REFERRER = _FIELDS["title"]["maxLength"], _FIELDS["referrer"]["maxLength"]
-MAX_CLIENT_ID, MAX_LANGUAGE = _FIELDS["client_id"]["maxLength"], _FIELDS["language"]["maxLength"]
-MAX_TIME_ZONE, MAX_TIME_MS = _FIELDS["time_zone"]["maxLength"], _FIELDS["created_at"]["maximum"]
-MAX_USER_AGENT = 1000  # a browser's is under 300 characters
 CLIENT_IDS = ("uid", "duid", "tnuid", "nuid")
 """The parameters that name a person across visits, the first one set the client id."""
 UNSUPPORTED_TYPES = {"tr": "ecommerce transactions", "ti": "transaction items"}
@@ -84,7 +85,6 @@ _UNSTRUCT = re.compile(r"^iglu:com\.snowplowanalytics\.snowplow/unstruct_event/j
                        r"1-\d+-\d+$")
 _NUMBER = re.compile(r"^-?\d{1,15}(?:\.\d{1,15})?(?:[eE][+-]?\d{1,3})?$")
 _MILLIS = re.compile(r"^\d{1,15}(?:\.\d{1,6})?$")
-_SCREEN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 _AT_PARAM = r"(?<![^&])"  # at the start of the query string or of a parameter
 _ID_PARAM = re.compile(_AT_PARAM + rf"(?P<head>(?:{'|'.join(CLIENT_IDS)})=)(?P<value>[^&#\s]*)")
 _IP_PARAM = re.compile(_AT_PARAM + r"ip=[^&#\s]*")
@@ -272,17 +272,8 @@ def _number(params: dict[str, str], name: str) -> int | float | None:
 
 def _page(params: dict[str, str]) -> dict:
     """Title, referrer, screen, language and time zone."""
-    fields: dict = {}
-    if params.get("page"):
-        fields["title"] = params["page"][:MAX_TITLE]
-    if params.get("refr"):
-        fields["referrer"] = params["refr"][:MAX_REFERRER]
-    size = _SCREEN.match(params.get("res", ""))
-    if size:
-        fields["screen_width"], fields["screen_height"] = map(int, size.groups())
-    language = re.split(r"[,;]", params.get("lang", ""), maxsplit=1)[0].strip()
-    if 0 < len(language) <= MAX_LANGUAGE:
-        fields["language"] = language
+    fields = page_fields(title=params.get("page"), referrer=params.get("refr"),
+                         screen=params.get("res"), language=params.get("lang"))
     zone = params.get("tz", "").strip()
     if 0 < len(zone) <= MAX_TIME_ZONE:
         fields["time_zone"] = zone

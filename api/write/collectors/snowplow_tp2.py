@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 from analytics import client_json
 from analytics.enrich.visitor_id import client_id_hash
+from api.write.collectors.envelope_fields import MAX_CLIENT_ID
 from api.write.collectors.snowplow import (
     CLIENT_IDS,
     MALFORMED,
-    MAX_CLIENT_ID,
     SnowplowError,
     SnowplowHit,
     kept_query,
